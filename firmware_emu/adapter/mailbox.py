@@ -1,0 +1,88 @@
+"""The adapter mailbox: the command set the driver uses to drive the card.
+
+As on a Sangoma S514, every control operation is a command block written to
+the card's mailbox and answered with a return code and data. Commands are
+frozen dataclasses; each registers its handler with `@handles`, so adding a
+command is one dataclass plus one function. Data does not go through the
+mailbox: it moves through each port's tx/rx queues (see port.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from firmware_emu.adapter.card import Adapter
+
+
+@dataclass(frozen=True)
+class ConfigurePort:
+    """(Re)configure a stopped or absent port: line, protocol, FCS on the wire."""
+
+    port: int
+    line: Any  # LineConfig
+    protocol: Any  # protocol config, e.g. FrameRelayConfig
+    carries_fcs: bool = True
+    fcs_bits: int = 16
+
+
+@dataclass(frozen=True)
+class RemovePort:
+    port: int
+
+
+@dataclass(frozen=True)
+class StartPort:
+    port: int
+
+
+@dataclass(frozen=True)
+class StopPort:
+    port: int
+
+
+@dataclass(frozen=True)
+class AddChannel:
+    port: int
+    channel: Any  # protocol channel config, e.g. DlciConfig
+
+
+@dataclass(frozen=True)
+class RemoveChannel:
+    port: int
+    channel: int
+
+
+@dataclass(frozen=True)
+class SetChannelActive:
+    """Network side: report a channel (PVC) as active or inactive to the peer."""
+
+    port: int
+    channel: int
+    active: bool
+
+
+@dataclass(frozen=True)
+class ReadStatus:
+    port: int | None = None  # None: every port
+
+
+@dataclass(frozen=True)
+class Reply:
+    ok: bool
+    data: dict[str, Any] = field(default_factory=dict)
+    error: str = ""
+
+
+Handler = Callable[["Adapter", Any, float], dict[str, Any] | None]
+HANDLERS: dict[type, Handler] = {}
+
+
+def handles(command: type) -> Callable[[Handler], Handler]:
+    def register(fn: Handler) -> Handler:
+        HANDLERS[command] = fn
+        return fn
+
+    return register

@@ -1,0 +1,197 @@
+"""One port of the emulated adapter: line transmitter + HDLC FCS + protocol engine.
+
+Theory of operation
+-------------------
+The driver hands the port packets through `submit` (the tx ring) and line
+frames through `line_input`; it takes frames for the wire from `line_output`,
+received packets from the bounded `rx` queue, and events from `events`.
+
+Flow control is explicit in both directions:
+- tx: `submit` returns False when the line's tx queue is full. Nothing is
+  dropped: the driver keeps the packet where it was (in the kernel's TUN
+  queue) and waits for `tx_space` to come back.
+- rx: the rx queue is bounded. When the driver does not drain it, frames
+  from the line are counted as `rx_overruns` and dropped, as a real card's
+  receive buffer would overrun.
+
+Control frames from the engine (LMI, ...) never compete with data for queue
+space: they wait in a small backlog that is served first, so a saturated line
+cannot starve link management.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from firmware_emu.adapter.firmware import ProtocolEngine
+from firmware_emu.hdlc.fcs import append_fcs16, append_fcs32, check_fcs16, check_fcs32
+from firmware_emu.hdlc.framing import line_bits
+from firmware_emu.phy.config import LineConfig
+from firmware_emu.phy.pacer import LineTransmitter
+
+RX_QUEUE_LEN = 1024
+
+
+@dataclass
+class PortCounters:
+    tx_packets: int = 0
+    tx_bytes: int = 0
+    tx_flow_controlled: int = 0
+    rx_frames: int = 0
+    rx_bytes: int = 0
+    rx_delivered: int = 0
+    rx_crc_errors: int = 0
+    rx_overruns: int = 0
+    rx_while_stopped: int = 0
+
+
+class Port:
+    def __init__(
+        self,
+        number: int,
+        line: LineConfig,
+        firmware: str,
+        engine: ProtocolEngine,
+        *,
+        carries_fcs: bool,
+        fcs_bits: int = 16,
+    ) -> None:
+        self.number = number
+        self.line = line
+        self.firmware = firmware
+        self.engine = engine
+        self.carries_fcs = carries_fcs
+        self.running = False
+        self.transmitter = LineTransmitter(line.bit_rate, line.tx_queue_len)
+        self.rx: deque[Any] = deque()
+        self.events: deque[Any] = deque()
+        self.counters = PortCounters()
+        self._control_backlog: deque[bytes] = deque()
+        self._append_fcs = append_fcs32 if fcs_bits == 32 else append_fcs16
+        self._check_fcs = check_fcs32 if fcs_bits == 32 else check_fcs16
+        self._paced = line.bit_rate is not None
+
+    # -- lifecycle (called through the mailbox) --------------------------------
+    def start(self, now: float) -> None:
+        self.running = True
+        self.engine.start(now)
+        self._collect(now)
+
+    def stop(self, now: float) -> int:
+        """Stop the port; returns how many queued frames were discarded."""
+        self.running = False
+        self.engine.stop(now)
+        self._collect(now)
+        dropped = self.transmitter.clear() + len(self._control_backlog)
+        self._control_backlog.clear()
+        return dropped
+
+    def swap_engine(self, firmware: str, engine: ProtocolEngine, now: float) -> None:
+        was_running = self.running
+        if was_running:
+            self.engine.stop(now)
+            self._collect(now)
+        self.firmware, self.engine = firmware, engine
+        if was_running:
+            self.start(now)
+
+    # -- driver -> line (hot path) --------------------------------------------
+    @property
+    def tx_space(self) -> int:
+        if not self.running or self._control_backlog:
+            return 0
+        return self.transmitter.space
+
+    def submit(self, channel: int, payload: bytes, proto: Any, now: float) -> bool:
+        """Queue one packet for the line. False means "full, keep it and retry"."""
+        if self.tx_space <= 0:
+            self.counters.tx_flow_controlled += 1
+            return False
+        self._offer(self.engine.encode(channel, payload, proto), now)
+        self.counters.tx_packets += 1
+        self.counters.tx_bytes += len(payload)
+        return True
+
+    def _offer(self, frame: bytes, now: float) -> bool:
+        wire = self._append_fcs(frame)
+        bits = line_bits(wire) if self._paced else 0
+        return self.transmitter.offer(wire if self.carries_fcs else frame, bits, now)
+
+    # -- line -> driver (hot path) --------------------------------------------
+    def line_input(self, wire: bytes, now: float) -> None:
+        counters = self.counters
+        counters.rx_frames += 1
+        counters.rx_bytes += len(wire)
+        if not self.running:
+            counters.rx_while_stopped += 1
+            return
+        if self.carries_fcs:
+            frame = self._check_fcs(wire)
+            if frame is None:
+                counters.rx_crc_errors += 1
+                return
+        else:
+            frame = wire
+        delivery = self.engine.receive_frame(frame, now)
+        if delivery is not None:
+            if len(self.rx) >= RX_QUEUE_LEN:
+                counters.rx_overruns += 1
+            else:
+                self.rx.append(delivery)
+                counters.rx_delivered += 1
+        self._collect(now)
+
+    def line_output(self, now: float) -> list[bytes]:
+        """Frames whose last bit has left the serializer by `now`."""
+        frames = self.transmitter.due(now)
+        backlog = self._control_backlog
+        while backlog and self.transmitter.space > 0:
+            self._offer(backlog.popleft(), now)
+            frames.extend(self.transmitter.due(now))
+        return frames
+
+    # -- timers ----------------------------------------------------------------
+    def deadline(self) -> float | None:
+        engine_timer = self.engine.get_timer() if self.running else None
+        line_timer = self.transmitter.deadline()
+        if engine_timer is None:
+            return line_timer
+        if line_timer is None:
+            return engine_timer
+        return min(engine_timer, line_timer)
+
+    def handle_timer(self, now: float) -> None:
+        if self.running:
+            timer = self.engine.get_timer()
+            if timer is not None and timer <= now:
+                self.engine.handle_timer(now)
+        self._collect(now)
+
+    # -- engine output ---------------------------------------------------------
+    def _collect(self, now: float) -> None:
+        """Move the engine's control frames and events into the port's queues."""
+        engine = self.engine
+        for frame in engine.frames_to_send():
+            if self._control_backlog or not self._offer(frame, now):
+                self._control_backlog.append(frame)
+        event = engine.next_event()
+        while event is not None:
+            self.events.append(event)
+            event = engine.next_event()
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "port": self.number,
+            "firmware": self.firmware,
+            "running": self.running,
+            "line": {
+                "type": self.line.kind,
+                "bit_rate": self.line.bit_rate,
+                "tx_queue": len(self.transmitter),
+                "tx_queue_len": self.line.tx_queue_len,
+            },
+            "counters": asdict(self.counters),
+            "protocol": self.engine.status(),
+        }

@@ -1,0 +1,5 @@
+import sys
+
+from wand.cli import main
+
+sys.exit(main())

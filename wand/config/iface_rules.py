@@ -1,0 +1,235 @@
+"""The `interfaces:` section: one Linux TUN/TAP interface per Frame Relay DLCI."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+
+from firmware_emu.fr.config import ChannelMode
+from wand.config.fields import INVALID, Invalid, Section, Sink, as_section, as_str, item
+from wand.config.fr_rules import read_dlci
+from wand.config.model import InterfaceConfig, RouteConfig
+from wand.config.yamlpos import Mark
+
+IFACE_KEYS = ("dlci", "name", "mode", "address", "peer", "prefix", "mtu", "routes")
+ROUTE_KEYS = ("dst", "gateway", "metric")
+MODES = {"ip": ChannelMode.IP, "bridge": ChannelMode.BRIDGE}
+MODE_ALIASES = {"tun": "ip", "tap": "bridge", "routed": "ip", "bridged": "bridge"}
+
+IFNAMSIZ = 16  # Linux: 15 characters plus the terminating NUL
+MTU_MIN = 68  # the IPv4 minimum (RFC 791)
+MTU_MAX = 9000  # jumbo frames; HDLC framing on the emulated line has no lower cap
+METRIC_MAX = 2**32 - 1
+
+
+@dataclass(frozen=True)
+class DlciUse:
+    """Where an interface claims a DLCI, for the interface-or-switch rule."""
+
+    path: str
+    mark: Mark
+
+
+def read_interfaces(
+    top: Section, device_number: int | None, declared: frozenset[int] | None
+) -> tuple[tuple[InterfaceConfig, ...] | None, dict[int, DlciUse]]:
+    sink = top.sink
+    interfaces: list[InterfaceConfig] = []
+    uses: dict[int, DlciUse] = {}
+    names: dict[str, str] = {}
+    ok = True
+    for index, node in enumerate(top.items("interfaces")):
+        path = item("interfaces", index)
+        entry = as_section(sink, node, path, IFACE_KEYS)
+        if entry is None:
+            ok = False
+            continue
+        dlci = _dlci(entry, declared, uses)
+        name = _name(entry, device_number, dlci, names)
+        config = _interface(entry, name, dlci)
+        if config is None:
+            ok = False
+        else:
+            interfaces.append(config)
+    return (tuple(interfaces) if ok else None), uses
+
+
+def _dlci(entry: Section, declared: frozenset[int] | None, uses: dict[int, DlciUse]) -> int | None:
+    node = entry.require("dlci")
+    if node is None:
+        return None
+    key = entry.key("dlci")
+    dlci = read_dlci(entry.sink, node, key)
+    if dlci is None:
+        return None
+    if declared is not None and dlci not in declared:
+        entry.sink.add(node.mark, key, f"DLCI {dlci} is not declared in protocol.dlcis")
+        return None
+    if dlci in uses:
+        entry.sink.add(node.mark, key, f"DLCI {dlci} already has an interface ({uses[dlci].path})")
+        return None
+    uses[dlci] = DlciUse(entry.path, node.mark)
+    return dlci
+
+
+def _name(entry: Section, device_number: int | None, dlci: int | None, names: dict[str, str]) -> str | None:
+    if not entry.has("name"):
+        # WANPIPE's own naming: wp<device>_fr<dlci>, e.g. wp1_fr16.
+        if device_number is None or dlci is None:
+            return None
+        name: str | None = f"wp{device_number}_fr{dlci}"
+    else:
+        name = entry.string("name")
+        if name is not None:
+            problem = ifname_problem(name)
+            if problem:
+                entry.sink.add(entry.where("name"), entry.key("name"), problem)
+                return None
+    if name is not None and name in names:
+        entry.sink.add(
+            entry.where("name"), entry.key("name"), f"interface name {name} is already used by {names[name]}"
+        )
+        return None
+    if name is not None:
+        names[name] = entry.path
+    return name
+
+
+def ifname_problem(name: str) -> str:
+    """Why Linux would refuse this interface name (dev_valid_name), or ""."""
+    if not name:
+        return "an interface name cannot be empty"
+    if len(name.encode()) >= IFNAMSIZ:
+        return f"interface name '{name}' is longer than {IFNAMSIZ - 1} characters"
+    if name in (".", ".."):
+        return f"'{name}' cannot be an interface name"
+    if any(ch in "/:" or ch.isspace() for ch in name):
+        return f"interface name '{name}' contains '/', ':' or whitespace"
+    return ""
+
+
+def _interface(entry: Section, name: str | None, dlci: int | None) -> InterfaceConfig | None:
+    mode = entry.choice("mode", tuple(MODES), "ip", aliases=MODE_ALIASES)
+    address, prefix = _address_and_prefix(entry)
+    peer = _ipv4(entry, "peer")
+    if isinstance(address, str) and isinstance(peer, str) and peer == address:
+        entry.sink.add(entry.where("peer"), entry.key("peer"), f"peer {peer} is this interface's own address")
+        peer = INVALID
+    mtu = entry.integer("mtu", 1500, lo=MTU_MIN, hi=MTU_MAX)
+    routes = _routes(entry)
+    if name is None or dlci is None or mode is None or mtu is None or routes is None:
+        return None
+    if isinstance(address, Invalid) or isinstance(prefix, Invalid) or isinstance(peer, Invalid):
+        return None
+    return InterfaceConfig(
+        name=name,
+        dlci=dlci,
+        mode=MODES[mode],
+        address=address,
+        peer=peer,
+        prefix=prefix,
+        mtu=mtu,
+        routes=routes,
+    )
+
+
+def _address_and_prefix(entry: Section) -> tuple[str | None | Invalid, int | Invalid]:
+    """`address: 10.0.0.1` plus `prefix: 30`, or the `10.0.0.1/30` shorthand."""
+    sink = entry.sink
+    prefix_given = entry.integer("prefix", lo=0, hi=32)
+    if entry.has("prefix") and prefix_given is None:
+        prefix: int | Invalid = INVALID
+    else:
+        prefix = 30 if prefix_given is None else prefix_given
+    if not entry.has("address"):
+        return None, prefix
+    text = entry.string("address")
+    if text is None:
+        return INVALID, prefix
+    where, key = entry.where("address"), entry.key("address")
+    try:
+        iface = ipaddress.IPv4Interface(text)
+    except ValueError:
+        sink.add(where, key, f"'{text}' is not an IPv4 address (like 10.0.0.1 or 10.0.0.1/30)")
+        return INVALID, prefix
+    if "/" in text:
+        written = iface.network.prefixlen
+        if prefix_given is not None and prefix_given != written:
+            sink.add(
+                entry.where("prefix"),
+                entry.key("prefix"),
+                f"prefix {prefix_given} contradicts address {text}",
+            )
+            return INVALID, INVALID
+        prefix = written
+    if isinstance(prefix, Invalid):
+        return str(iface.ip), prefix
+    # /31 (RFC 3021) and /32 have no network or broadcast address to collide with.
+    network = ipaddress.IPv4Network(f"{iface.ip}/{prefix}", strict=False)
+    if prefix <= 30 and iface.ip in (network.network_address, network.broadcast_address):
+        which = "network" if iface.ip == network.network_address else "broadcast"
+        sink.add(where, key, f"{iface.ip} is the {which} address of {network}, not a host address")
+        return INVALID, prefix
+    return str(iface.ip), prefix
+
+
+def _ipv4(entry: Section, key: str) -> str | None | Invalid:
+    if not entry.has(key):
+        return None
+    text = entry.string(key)
+    if text is None:
+        return INVALID
+    try:
+        return str(ipaddress.IPv4Address(text))
+    except ValueError:
+        entry.sink.add(entry.where(key), entry.key(key), f"'{text}' is not an IPv4 address")
+        return INVALID
+
+
+def _routes(entry: Section) -> tuple[RouteConfig, ...] | None:
+    routes: list[RouteConfig] = []
+    ok = True
+    for index, node in enumerate(entry.items("routes")):
+        path = item(entry.key("routes"), index)
+        route = as_section(entry.sink, node, path, ROUTE_KEYS)
+        config = None if route is None else _route(route)
+        if config is None:
+            ok = False
+        else:
+            routes.append(config)
+    return tuple(routes) if ok else None
+
+
+def _route(route: Section) -> RouteConfig | None:
+    dst = _destination(route)
+    gateway = _ipv4(route, "gateway")
+    metric = route.integer("metric", lo=0, hi=METRIC_MAX)
+    if dst is None or isinstance(gateway, Invalid) or (route.has("metric") and metric is None):
+        return None
+    return RouteConfig(dst=dst, gateway=gateway, metric=metric)
+
+
+def _destination(route: Section) -> str | None:
+    node = route.require("dst", "a CIDR prefix like 192.168.2.0/24, or 'default'")
+    if node is None:
+        return None
+    text = as_str(route.sink, node, route.key("dst"))
+    if text is None:
+        return None
+    if text == "default":
+        return "0.0.0.0/0"
+    return _cidr(route.sink, text, node.mark, route.key("dst"))
+
+
+def _cidr(sink: Sink, text: str, mark: Mark, key: str) -> str | None:
+    try:
+        return str(ipaddress.IPv4Network(text))
+    except ValueError:
+        pass
+    try:
+        loose = ipaddress.IPv4Network(text, strict=False)
+    except ValueError:
+        sink.add(mark, key, f"'{text}' is not an IPv4 prefix like 192.168.2.0/24 (or 'default')")
+        return None
+    sink.add(mark, key, f"'{text}' has host bits set; did you mean '{loose}'?")
+    return None

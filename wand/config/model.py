@@ -1,0 +1,62 @@
+"""The typed configuration model: one DeviceConfig per wanpipe device (one line).
+
+The loader (wand.config.loader) builds these from YAML and guarantees they are
+valid; everything downstream may trust them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from firmware_emu.fr.config import ChannelMode, FrameRelayConfig
+from firmware_emu.phy.config import LineConfig
+
+
+@dataclass(frozen=True)
+class RouteConfig:
+    dst: str  # CIDR, "0.0.0.0/0" for default
+    gateway: str | None = None
+    metric: int | None = None
+
+
+@dataclass(frozen=True)
+class InterfaceConfig:
+    name: str  # e.g. wp1_fr16
+    dlci: int
+    mode: ChannelMode = ChannelMode.IP  # IP -> TUN, BRIDGE -> TAP
+    address: str | None = None  # IPv4 address of this end
+    peer: str | None = None  # point-to-point peer address
+    prefix: int = 30
+    mtu: int = 1500
+    routes: tuple[RouteConfig, ...] = ()
+
+
+@dataclass(frozen=True)
+class TransportConfig:
+    kind: Literal["unix", "udp"]
+    local: str  # unix: socket path; udp: "host:port"
+    remote: str
+
+
+@dataclass(frozen=True)
+class SwitchConfig:
+    """Frame Relay switching: frames on `dlci` here go out on `to_device`/`to_dlci`."""
+
+    dlci: int
+    to_device: str
+    to_dlci: int
+
+
+@dataclass(frozen=True)
+class DeviceConfig:
+    name: str  # wanpipeN
+    number: int  # N
+    adapter: str  # card name; up to 4 devices share one adapter
+    port: int  # 1..4 on that adapter
+    line: LineConfig
+    protocol: FrameRelayConfig
+    transport: TransportConfig
+    interfaces: tuple[InterfaceConfig, ...] = ()
+    switch: tuple[SwitchConfig, ...] = ()
+    source: str = field(default="", compare=False)  # file it was loaded from

@@ -1,0 +1,321 @@
+"""The driver for one wanpipe device: one adapter port, its cable and its channels.
+
+Theory of operation
+-------------------
+Everything runs on the daemon's single event loop; this class only reacts to
+readiness callbacks and timer expiries:
+
+- A channel's TUN fd is readable: drain up to BATCH packets into the port's
+  tx ring. When the ring is full, stop reading every TUN of this line: the
+  packets stay in the kernel's queue (counted there if it overflows) until the
+  serializer frees room. Nothing is dropped by us.
+- The cable is readable: drain up to BATCH frames into the port.
+- After either, and after a timer expiry, `service` sends every frame the
+  serializer has finished, hands received packets to their TUN (or to the
+  switch), and turns firmware events into carrier, route and log changes.
+
+All fds are non-blocking and drained in loops (add_reader style): asyncio's
+DatagramProtocol costs several times more per packet.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import replace
+
+from firmware_emu.adapter import (
+    Adapter,
+    AddChannel,
+    ConfigurePort,
+    Port,
+    RemoveChannel,
+    RemovePort,
+    SetChannelActive,
+    StartPort,
+    StopPort,
+)
+from firmware_emu.fr.engine import Proto
+from firmware_emu.fr.events import LinkDown, LinkUp, PeerAddressLearned, ProtocolErrorSeen, PvcStatusChanged
+from wand.channel import Channel
+from wand.config.model import DeviceConfig
+from wand.netlink_worker import NetlinkWorker
+from wand.ratelimit import RateLimitedLog
+from wand.transport import LinkTransport, make_transport
+
+log = logging.getLogger("wand.line")
+BATCH = 64
+MAX_PACKET = 65535
+
+
+class MailboxError(RuntimeError):
+    pass
+
+
+class LineDriver:
+    def __init__(
+        self,
+        cfg: DeviceConfig,
+        adapter: Adapter,
+        loop: asyncio.AbstractEventLoop,
+        netlink: NetlinkWorker,
+        on_link_change: Callable[[LineDriver], None],
+        switch_lookup: Callable[[str], LineDriver | None],
+        rearm: Callable[[], None],
+    ) -> None:
+        self.cfg = cfg
+        self.name = cfg.name
+        self.adapter = adapter
+        self.loop = loop
+        self.netlink = netlink
+        self.on_link_change = on_link_change
+        self.switch_lookup = switch_lookup
+        self.rearm = rearm  # the daemon's timer must learn of new serializer/engine deadlines
+        self.port: Port | None = None
+        self.transport: LinkTransport | None = None
+        self.channels: dict[int, Channel] = {}  # by DLCI
+        self.tx_paused = False
+        self.link_up = False
+        self.switch_drops = 0
+        self.errors = RateLimitedLog(log)
+
+    # -- mailbox -------------------------------------------------------------
+    def _mailbox(self, command: object, now: float) -> dict:
+        reply = self.adapter.execute(command, now)
+        if not reply.ok:
+            raise MailboxError(f"{self.name}: {type(command).__name__}: {reply.error}")
+        return reply.data
+
+    # -- lifecycle -----------------------------------------------------------
+    def start(self, now: float) -> None:
+        """Bring the line up; on any failure, undo what was done and raise."""
+        cfg = self.cfg
+        try:
+            self.transport = make_transport(cfg.transport)
+            self._mailbox(
+                ConfigurePort(cfg.port, cfg.line, cfg.protocol, carries_fcs=self.transport.carries_fcs), now
+            )
+            self.port = self.adapter.port(cfg.port)
+            for icfg in cfg.interfaces:
+                self._open_channel(icfg)
+            self.loop.add_reader(self.transport.fileno(), self._on_line_readable)
+            self._mailbox(StartPort(cfg.port), now)
+        except BaseException:
+            self.stop(now)
+            raise
+        log.info(
+            "%s: started on %s port %d: %s, %s %s, %s",
+            self.name,
+            cfg.adapter,
+            cfg.port,
+            _describe_line(cfg),
+            cfg.protocol.station,
+            cfg.protocol.signalling,
+            self.transport.describe(),
+        )
+        self.service(now)
+
+    def stop(self, now: float) -> None:
+        for channel in list(self.channels.values()):
+            self._close_channel(channel)
+        if self.port is not None:
+            if self.port.running:
+                self._mailbox(StopPort(self.cfg.port), now)
+            self._mailbox(RemovePort(self.cfg.port), now)
+            self.port = None
+        if self.transport is not None:
+            self.loop.remove_reader(self.transport.fileno())
+            self.transport.close()
+            self.transport = None
+        if self.link_up:
+            self.link_up = False
+            self.on_link_change(self)
+        log.info("%s: stopped", self.name)
+
+    def _open_channel(self, icfg) -> None:  # noqa: ANN001 - InterfaceConfig
+        channel = Channel(self.name, icfg, self.netlink)
+        channel.open()
+        self.channels[icfg.dlci] = channel
+        self._resume_reading(channel)
+
+    def _close_channel(self, channel: Channel) -> None:
+        if channel.reading:
+            self.loop.remove_reader(channel.fd)
+            channel.reading = False
+        channel.close()
+        self.channels.pop(channel.dlci, None)
+
+    def _resume_reading(self, channel: Channel) -> None:
+        if not channel.reading and channel.fd >= 0:
+            self.loop.add_reader(channel.fd, self._on_tun_readable, channel)
+            channel.reading = True
+
+    # -- reconfiguration (SIGHUP) -------------------------------------------
+    def needs_restart(self, new: DeviceConfig) -> bool:
+        """True when something other than channels changed (line, protocol timers, cable)."""
+        old = self.cfg
+
+        def core(c: DeviceConfig) -> DeviceConfig:
+            return replace(c, interfaces=(), switch=(), protocol=replace(c.protocol, dlcis=()), source="")
+
+        return core(old) != core(new)
+
+    def update_channels(self, new: DeviceConfig, now: float) -> None:
+        """Apply DLCI/interface changes without disturbing the unchanged ones."""
+        old_dlcis = {d.dlci: d for d in self.cfg.protocol.dlcis}
+        new_dlcis = {d.dlci: d for d in new.protocol.dlcis}
+        old_ifs = {i.dlci: i for i in self.cfg.interfaces}
+        new_ifs = {i.dlci: i for i in new.interfaces}
+        for dlci, icfg in old_ifs.items():
+            if new_ifs.get(dlci) != icfg or new_dlcis.get(dlci) != old_dlcis.get(dlci):
+                self._close_channel(self.channels[dlci])
+        for dlci, dcfg in old_dlcis.items():
+            if new_dlcis.get(dlci) != dcfg:
+                self._mailbox(RemoveChannel(self.cfg.port, dlci), now)
+                log.info("%s: DLCI %d removed", self.name, dlci)
+        for dlci, dcfg in new_dlcis.items():
+            if old_dlcis.get(dlci) != dcfg:
+                self._mailbox(AddChannel(self.cfg.port, dcfg), now)
+                log.info("%s: DLCI %d added", self.name, dlci)
+        self.cfg = new
+        for dlci, icfg in new_ifs.items():
+            if dlci not in self.channels:
+                self._open_channel(icfg)
+        self.service(now)
+
+    def set_switched_active(self, dlci: int, active: bool, now: float) -> None:
+        if self.port is not None and any(d.dlci == dlci for d in self.cfg.protocol.dlcis):
+            self._mailbox(SetChannelActive(self.cfg.port, dlci, active), now)
+            self.service(now)
+
+    # -- fast path -------------------------------------------------------------
+    def _on_tun_readable(self, channel: Channel) -> None:
+        port = self.port
+        if port is None:
+            return
+        now = self.loop.time()
+        fd, dlci = channel.fd, channel.dlci
+        tap = channel.is_tap
+        for _ in range(BATCH):
+            if port.tx_space <= 0:
+                self._pause_tx()
+                break
+            try:
+                packet = os.read(fd, MAX_PACKET)
+            except (BlockingIOError, InterruptedError):
+                break
+            if tap:
+                proto = Proto.ETHER
+            else:
+                version = packet[0] >> 4 if packet else 0
+                if version == 4:
+                    proto = Proto.IPV4
+                elif version == 6:
+                    proto = Proto.IPV6
+                else:
+                    channel.counters.tx_not_ip += 1
+                    continue
+            port.submit(dlci, packet, proto, now)
+        self.service(now)
+
+    def _on_line_readable(self) -> None:
+        port, transport = self.port, self.transport
+        if port is None or transport is None:
+            return
+        now = self.loop.time()
+        for frame in transport.recv_batch(BATCH):
+            port.line_input(frame, now)
+        self.service(now)
+
+    def _pause_tx(self) -> None:
+        if self.tx_paused:
+            return
+        self.tx_paused = True
+        for channel in self.channels.values():
+            if channel.reading:
+                self.loop.remove_reader(channel.fd)
+                channel.reading = False
+
+    def service(self, now: float) -> None:
+        port, transport = self.port, self.transport
+        if port is None or transport is None:
+            return
+        send = transport.send
+        for frame in port.line_output(now):
+            send(frame)
+        rx = port.rx
+        while rx:
+            delivery = rx.popleft()
+            channel = self.channels.get(delivery.dlci)
+            if channel is not None:
+                try:
+                    os.write(channel.fd, delivery.payload)
+                except OSError as exc:
+                    channel.counters.rx_write_errors += 1
+                    self.errors.warning(f"{channel.name}-write", "%s: %s: write: %s", self.name, channel.name, exc)
+            else:
+                self._switch(delivery, now)
+        if port.events:
+            self._handle_events(port, now)
+        if self.tx_paused and port.tx_space > 0:
+            self.tx_paused = False
+            for channel in self.channels.values():
+                self._resume_reading(channel)
+        self.rearm()
+
+    def _switch(self, delivery, now: float) -> None:  # noqa: ANN001 - Delivery
+        for entry in self.cfg.switch:
+            if entry.dlci == delivery.dlci:
+                target = self.switch_lookup(entry.to_device)
+                port = target.port if target is not None else None
+                if port is not None and port.submit(entry.to_dlci, delivery.payload, Proto.RAW, now):
+                    target.service(now)  # type: ignore[union-attr]
+                    return
+                self.switch_drops += 1
+                return
+
+    def _handle_events(self, port: Port, now: float) -> None:
+        while port.events:
+            event = port.events.popleft()
+            if isinstance(event, PvcStatusChanged):
+                channel = self.channels.get(event.dlci)
+                log.info(
+                    "%s: DLCI %d%s: PVC %s%s",
+                    self.name,
+                    event.dlci,
+                    f" ({channel.name})" if channel else "",
+                    event.state.value,
+                    "" if event.usable else " (not usable)",
+                )
+                if channel is not None:
+                    channel.set_usable(event.usable)
+            elif isinstance(event, LinkUp | LinkDown):
+                self.link_up = isinstance(event, LinkUp)
+                if self.link_up:
+                    log.info("%s: link up", self.name)
+                else:
+                    log.warning("%s: link down: %s", self.name, event.reason)
+                self.on_link_change(self)
+            elif isinstance(event, PeerAddressLearned):
+                log.info("%s: DLCI %d: Inverse ARP: peer is %s", self.name, event.dlci, event.address)
+            elif isinstance(event, ProtocolErrorSeen):
+                self.errors.warning(event.counter, "%s: %s: %s", self.name, event.counter, event.detail)
+
+    def status(self) -> dict:
+        if self.port is None:
+            return {"device": self.name, "running": False}
+        status = self.port.status()
+        status["device"] = self.name
+        status["transport"] = self.transport.describe() if self.transport else None
+        status["channels"] = {
+            ch.name: {"dlci": ch.dlci, "usable": ch.usable, **vars(ch.counters)} for ch in self.channels.values()
+        }
+        status["switch_drops"] = self.switch_drops
+        return status
+
+
+def _describe_line(cfg: DeviceConfig) -> str:
+    rate = cfg.line.bit_rate
+    return f"{cfg.line.kind} {'unpaced' if rate is None else f'{rate} b/s'}"
