@@ -67,7 +67,11 @@ def socat_tunnel() -> Iterator[tuple[str, str]]:
     with veth_pair("wbench-s") as (a, b):
         procs = []
         for ns, tun_addr, peer in ((a, "10.8.0.1/30", "10.9.0.2"), (b, "10.8.0.2/30", "10.9.0.1")):
-            argv = ["socat", f"UDP:{peer}:7000,bind=:7000", f"TUN:{tun_addr},tun-type=tun,tun-name=st0,iff-up,iff-no-pi"]
+            argv = [
+                "socat",
+                f"UDP:{peer}:7000,bind=:7000",
+                f"TUN:{tun_addr},tun-type=tun,tun-name=st0,iff-up,iff-no-pi",
+            ]
             procs.append(netns.popen(ns, argv, stderr=subprocess.DEVNULL))
         try:
             if not netns.wait_for(lambda: all(netns.link_flags(ns, "st0") for ns in (a, b)), 10):
@@ -103,7 +107,8 @@ def main() -> int:
 
     ratios = {
         "T1 goodput / theory (target >= 0.99)": results["t1_goodput_bps"] / results["t1_theory_bps"],
-        "T1 idle RTT - serialization model, ms (target <= 0.3)": results["t1_rtt_ms"] - results["t1_rtt_model_ms"],
+        "T1 idle RTT - serialization model, ms (target <= 0.3)": results["t1_rtt_ms"]
+        - results["t1_rtt_model_ms"],
         "unpaced throughput / veth": results["unpaced_bps"] / results["veth_bps"],
         "unpaced RTT / veth RTT": results["unpaced_rtt_ms"] / results["veth_rtt_ms"],
         "unpaced throughput / socat (target >= 2)": results["unpaced_bps"] / results["socat_bps"],
@@ -114,7 +119,11 @@ def main() -> int:
         print(f"{name:58} {value:10.3f}")
     print()
     for name, value in results.items():
-        print(f"  {name:22} {value / 1e6:10.3f} Mb/s" if name.endswith("bps") else f"  {name:22} {value:10.3f} ms")
+        print(
+            f"  {name:22} {value / 1e6:10.3f} Mb/s"
+            if name.endswith("bps")
+            else f"  {name:22} {value:10.3f} ms"
+        )
     out = Path(__file__).parent / "out"
     out.mkdir(exist_ok=True)
     (out / "results.json").write_text(json.dumps({"raw": results, "ratios": ratios}, indent=2))

@@ -28,13 +28,16 @@ class ChannelCounters:
 
 
 class Channel:
-    def __init__(self, device: str, cfg: InterfaceConfig, netlink: NetlinkWorker) -> None:
+    def __init__(self, device: str, cfg: InterfaceConfig, netlink: NetlinkWorker, txqueuelen: int) -> None:
         self.device = device
         self.cfg = cfg
         self.name = cfg.name
         self.dlci = cfg.dlci
         self.is_tap = cfg.mode is ChannelMode.BRIDGE
         self.netlink = netlink
+        # The kernel queue in front of us adds to the line's own tx queue; keeping it
+        # as short as the line's bounds latency under load (tc qdiscs still work).
+        self.txqueuelen = txqueuelen
         self.fd = -1
         self.usable = False
         self.reading = False  # is the TUN fd registered with the event loop?
@@ -51,11 +54,18 @@ class Channel:
                 address=self.cfg.address,
                 prefix=self.cfg.prefix,
                 peer=self.cfg.peer,
+                txqueuelen=self.txqueuelen,
             )
         except BaseException:
             self.close()
             raise
-        log.info("%s: %s: created (%s, DLCI %d)", self.device, self.name, "TAP" if self.is_tap else "TUN", self.dlci)
+        log.info(
+            "%s: %s: created (%s, DLCI %d)",
+            self.device,
+            self.name,
+            "TAP" if self.is_tap else "TUN",
+            self.dlci,
+        )
 
     def set_usable(self, usable: bool) -> None:
         if usable == self.usable or self.fd < 0:
@@ -65,9 +75,13 @@ class Channel:
         for route in self.cfg.routes:
             try:
                 if usable:
-                    self.netlink.route_add(route.dst, gateway=route.gateway, ifname=self.name, metric=route.metric)
+                    self.netlink.route_add(
+                        route.dst, gateway=route.gateway, ifname=self.name, metric=route.metric
+                    )
                 else:
-                    self.netlink.route_del(route.dst, gateway=route.gateway, ifname=self.name, metric=route.metric)
+                    self.netlink.route_del(
+                        route.dst, gateway=route.gateway, ifname=self.name, metric=route.metric
+                    )
             except OSError as exc:
                 log.warning("%s: %s: route %s: %s", self.device, self.name, route.dst, exc)
         log.info("%s: %s: carrier %s", self.device, self.name, "up" if usable else "down (NO-CARRIER)")

@@ -105,7 +105,9 @@ class Daemon:
     def _start_line(self, cfg: DeviceConfig) -> None:
         assert self._loop is not None and self.netlink is not None
         adapter = self.adapters.setdefault(cfg.adapter, Adapter(cfg.adapter))
-        line = LineDriver(cfg, adapter, self._loop, self.netlink, self._on_link_change, self.lines.get, self.rearm)
+        line = LineDriver(
+            cfg, adapter, self._loop, self.netlink, self._on_link_change, self.lines.get, self.rearm
+        )
         line.start(self._loop.time())
         self.lines[cfg.name] = line
         self._on_link_change(line)

@@ -111,7 +111,9 @@ def up(config_dir: Path, line_spec: str | None, switch: bool, verbose: bool = Fa
         for ns in SITES:
             wan_if = _wan_interface(started[ns])
             if not netns.wait_for(lambda ns=ns, i=wan_if: _carrier_up(ns, i), UP_TIMEOUT):
-                raise RuntimeError(f"{ns}: {wan_if} did not come up within {UP_TIMEOUT:.0f}s; see {STATE_DIR}/{ns}.log")
+                raise RuntimeError(
+                    f"{ns}: {wan_if} did not come up within {UP_TIMEOUT:.0f}s; see {STATE_DIR}/{ns}.log"
+                )
     except BaseException:
         down()
         raise
@@ -168,10 +170,14 @@ def ping(src_ns: str, src: str, dst: str, count: int = 5) -> tuple[int, float | 
 
 
 def iperf3(client_ns: str, server_ns: str, server_ip: str, seconds: int) -> dict:
-    server = netns.popen(server_ns, ["iperf3", "-s", "-1"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = netns.popen(
+        server_ns, ["iperf3", "-s", "-1"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
         time.sleep(0.5)
-        result = netns.run(client_ns, ["iperf3", "-c", server_ip, "-t", str(seconds), "-J"], timeout=seconds + 30)
+        result = netns.run(
+            client_ns, ["iperf3", "-c", server_ip, "-t", str(seconds), "-J"], timeout=seconds + 30
+        )
         return json.loads(result.stdout)
     finally:
         server.kill()

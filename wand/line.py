@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+from collections import deque
 from collections.abc import Callable
 from dataclasses import replace
 
@@ -77,6 +78,8 @@ class LineDriver:
         self.transport: LinkTransport | None = None
         self.channels: dict[int, Channel] = {}  # by DLCI
         self.tx_paused = False
+        self._wire_backlog: deque[bytes] = deque()  # frames the serializer finished but the cable refused
+        self._writer_armed = False
         self.link_up = False
         self.switch_drops = 0
         self.errors = RateLimitedLog(log)
@@ -127,6 +130,10 @@ class LineDriver:
             self.port = None
         if self.transport is not None:
             self.loop.remove_reader(self.transport.fileno())
+            if self._writer_armed:
+                self.loop.remove_writer(self.transport.fileno())
+                self._writer_armed = False
+            self._wire_backlog.clear()
             self.transport.close()
             self.transport = None
         if self.link_up:
@@ -135,7 +142,7 @@ class LineDriver:
         log.info("%s: stopped", self.name)
 
     def _open_channel(self, icfg) -> None:  # noqa: ANN001 - InterfaceConfig
-        channel = Channel(self.name, icfg, self.netlink)
+        channel = Channel(self.name, icfg, self.netlink, self.cfg.line.tx_queue_len)
         channel.open()
         self.channels[icfg.dlci] = channel
         self._resume_reading(channel)
@@ -199,7 +206,7 @@ class LineDriver:
         fd, dlci = channel.fd, channel.dlci
         tap = channel.is_tap
         for _ in range(BATCH):
-            if port.tx_space <= 0:
+            if port.tx_space <= 0 or self._wire_backlog:
                 self._pause_tx()
                 break
             try:
@@ -229,6 +236,18 @@ class LineDriver:
             port.line_input(frame, now)
         self.service(now)
 
+    def _wait_writable(self) -> None:
+        self._pause_tx()
+        if not self._writer_armed and self.transport is not None:
+            self.loop.add_writer(self.transport.fileno(), self._on_line_writable)
+            self._writer_armed = True
+
+    def _on_line_writable(self) -> None:
+        if self.transport is not None:
+            self.loop.remove_writer(self.transport.fileno())
+        self._writer_armed = False
+        self.service(self.loop.time())
+
     def _pause_tx(self) -> None:
         if self.tx_paused:
             return
@@ -242,9 +261,14 @@ class LineDriver:
         port, transport = self.port, self.transport
         if port is None or transport is None:
             return
+        backlog = self._wire_backlog
+        backlog.extend(port.line_output(now))
         send = transport.send
-        for frame in port.line_output(now):
-            send(frame)
+        while backlog:
+            if not send(backlog[0]):  # the cable pushes back: keep the frame, wait until writable
+                self._wait_writable()
+                break
+            backlog.popleft()
         rx = port.rx
         while rx:
             delivery = rx.popleft()
@@ -254,12 +278,14 @@ class LineDriver:
                     os.write(channel.fd, delivery.payload)
                 except OSError as exc:
                     channel.counters.rx_write_errors += 1
-                    self.errors.warning(f"{channel.name}-write", "%s: %s: write: %s", self.name, channel.name, exc)
+                    self.errors.warning(
+                        f"{channel.name}-write", "%s: %s: write: %s", self.name, channel.name, exc
+                    )
             else:
                 self._switch(delivery, now)
         if port.events:
             self._handle_events(port, now)
-        if self.tx_paused and port.tx_space > 0:
+        if self.tx_paused and port.tx_space > 0 and not backlog:
             self.tx_paused = False
             for channel in self.channels.values():
                 self._resume_reading(channel)
@@ -310,7 +336,8 @@ class LineDriver:
         status["device"] = self.name
         status["transport"] = self.transport.describe() if self.transport else None
         status["channels"] = {
-            ch.name: {"dlci": ch.dlci, "usable": ch.usable, **vars(ch.counters)} for ch in self.channels.values()
+            ch.name: {"dlci": ch.dlci, "usable": ch.usable, **vars(ch.counters)}
+            for ch in self.channels.values()
         }
         status["switch_drops"] = self.switch_drops
         return status

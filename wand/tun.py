@@ -82,9 +82,14 @@ def open_tun(ifname: str, tap: bool = False) -> int:
 def set_carrier(fd: int, up: bool) -> None:
     """Raise or drop carrier on the interface behind `fd` (TUNSETCARRIER).
 
-    Carrier off shows as NO-CARRIER / operstate DOWN in `ip link`, and the
-    kernel flags routes over the interface `linkdown` (they are then skipped
-    by lookups if ignore_routes_with_linkdown is set). This is how a WAN
-    channel going inactive (PVC down, LMI lost, line alarm) reaches IP.
+    Carrier off shows at once as NO-CARRIER (IFF_RUNNING cleared, the link
+    stays administratively UP) and, via linkwatch, as `state DOWN` in
+    `ip link`; the kernel flags routes over the interface `linkdown` (they are
+    then skipped by lookups if ignore_routes_with_linkdown is set). Carrier
+    on restores `state UP` (a fresh TUN reports UNKNOWN until its first
+    carrier change). This is how a WAN channel going inactive (PVC down, LMI
+    lost, line alarm) reaches IP. Packets still routed to the device while
+    carrier is off are dropped by the kernel (tx_dropped), not queued for
+    later; the TUN fd stays open throughout.
     """
     fcntl.ioctl(fd, TUNSETCARRIER, struct.pack("i", 1 if up else 0))

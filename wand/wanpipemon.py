@@ -14,7 +14,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-i", dest="interface", required=True)
     parser.add_argument("-c", dest="command", required=True)
     parser.parse_args(argv)
-    print("wanpipemon: monitoring commands need the management protocol (not in this release)", file=sys.stderr)
+    print(
+        "wanpipemon: monitoring commands need the management protocol (not in this release)", file=sys.stderr
+    )
     return 2
 
 

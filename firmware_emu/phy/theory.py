@@ -16,7 +16,9 @@ IPV4_TCP_HEADERS = 20 + 20 + 12  # IPv4 + TCP + timestamps option (Linux default
 FR_IETF_HEADER = 2 + 2  # Q.922 address + control 0x03 + NLPID
 
 
-def frame_bits(payload: int, header: int = FR_IETF_HEADER, fcs: int = 2, stuffing: float = RANDOM_STUFFING) -> float:
+def frame_bits(
+    payload: int, header: int = FR_IETF_HEADER, fcs: int = 2, stuffing: float = RANDOM_STUFFING
+) -> float:
     """Average bits on the line for one frame carrying `payload` bytes."""
     body = (header + payload + fcs) * 8
     return FLAG_BYTES * 8 + body * (1 + stuffing)

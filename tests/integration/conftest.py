@@ -10,18 +10,18 @@ also when the test fails.
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import os
 import shutil
-import signal
 import subprocess
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.integration.sites import Site, fr_device, interface, wait_until, write
+from wand import netns as nsutil
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
@@ -73,32 +73,11 @@ def popen_in(ns: str, argv: list[str], **kw: Any) -> subprocess.Popen[str]:
     return subprocess.Popen(["ip", "netns", "exec", ns, *argv], **kw)
 
 
-def _ip(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["ip", *args], capture_output=True, text=True, timeout=30)
-
-
-def _pids(ns: str) -> list[int]:
-    return [int(p) for p in _ip("netns", "pids", ns).stdout.split()]
-
-
 def delete_netns(ns: str) -> None:
-    """Stop what still runs in `ns` (TERM, then KILL), then delete it.
-
-    Only processes inside a namespace this session created are signalled:
-    they were all started by the tests.
-    """
+    """Delete a namespace this session created (and stop what still runs inside)."""
     if not ns.startswith(NS_PREFIX):
         raise ValueError(f"refusing to delete namespace {ns!r}: not created by this test session")
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        for pid in _pids(ns):
-            with contextlib.suppress(ProcessLookupError):  # exited meanwhile
-                os.kill(pid, sig)
-        deadline = time.monotonic() + 3.0
-        while _pids(ns) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        if not _pids(ns):
-            break
-    _ip("netns", "del", ns)
+    nsutil.delete(ns, grace=3.0)
 
 
 @pytest.fixture
@@ -108,13 +87,8 @@ def netns() -> Iterator[Callable[[], str]]:
 
     def make() -> str:
         name = f"{NS_PREFIX}{next(_ns_counter)}"
-        result = _ip("netns", "add", name)
-        if result.returncode != 0:
-            raise RuntimeError(f"ip netns add {name}: {result.stderr.strip()}")
+        nsutil.add(name)
         created.append(name)
-        result = _ip("-n", name, "link", "set", "lo", "up")
-        if result.returncode != 0:
-            raise RuntimeError(f"ip -n {name} link set lo up: {result.stderr.strip()}")
         return name
 
     yield make
@@ -131,3 +105,61 @@ def run_in_fixture() -> Callable[..., subprocess.CompletedProcess[str]]:
 @pytest.fixture(name="popen_in")
 def popen_in_fixture() -> Callable[..., subprocess.Popen[str]]:
     return popen_in
+
+
+@pytest.fixture
+def site_pair(netns, tmp_path):
+    """Factory: two daemons back to back (A is the DTE, B the DCE), DLCI 16, LANs behind each.
+
+    Keyword options change the protocol section (signalling, encapsulation),
+    the interface (mode: bridge for TAP) or the line.
+    """
+    sites: list[Site] = []
+
+    def start(
+        *, line: dict | None = None, interface_extra: dict | None = None, **protocol: object
+    ) -> tuple[Site, Site]:
+        sock_a, sock_b = str(tmp_path / "a.sock"), str(tmp_path / "b.sock")
+        ends = (
+            ("a", "cpe", "10.0.0.1", "10.0.0.2", "192.168.1.1/24", "192.168.2.0/24", sock_a, sock_b),
+            ("b", "node", "10.0.0.2", "10.0.0.1", "192.168.2.1/24", "192.168.1.0/24", sock_b, sock_a),
+        )
+        for name, station, address, peer, lan, far_lan, local, remote in ends:
+            doc = fr_device(
+                station=station,
+                dlcis=[16],
+                interfaces=[
+                    interface(
+                        "wp1_fr16",
+                        16,
+                        address,
+                        peer,
+                        [{"dst": far_lan, "gateway": peer}],
+                        **(interface_extra or {}),
+                    )
+                ],
+                local=local,
+                remote=remote,
+                line=line,
+            )
+            doc["protocol"].update(protocol)
+            site = Site(netns(), [write(tmp_path / name / "wanpipe1.yaml", doc)], tmp_path / f"{name}.log")
+            site.add_lan(lan)
+            sites.append(site)
+        # the network side first, so the DTE's first poll finds it
+        sites[1].start()
+        assert wait_until(lambda: Path(sock_b).exists(), 10), sites[1].log_text()
+        sites[0].start()
+        for site in sites:
+            assert site.wait_carrier("wp1_fr16"), site.log_text()
+        return sites[0], sites[1]
+
+    yield start
+    for site in sites:
+        if site.proc and site.proc.poll() is None:
+            site.stop()
+
+
+@pytest.fixture
+def back_to_back(site_pair):
+    return site_pair()

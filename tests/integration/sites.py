@@ -21,6 +21,20 @@ from wand import netns
 SHORT_TIMERS = {"t391": 1, "t392": 2, "n391": 2, "n392": 2, "n393": 3}
 
 
+def interface(
+    name: str, dlci: int, address: str, peer: str, routes: list[dict] | None = None, **extra: object
+) -> dict:
+    return {
+        "dlci": dlci,
+        "name": name,
+        "address": address,
+        "peer": peer,
+        "prefix": 30,
+        "routes": routes or [],
+        **extra,
+    }
+
+
 def fr_device(
     *,
     station: str,
@@ -123,7 +137,9 @@ class Site:
         self.lan = cidr.split("/")[0]
 
 
-def ping(site: Site, dst: str, count: int = 3, interval: float = 0.2, src: str | None = None) -> tuple[int, int]:
+def ping(
+    site: Site, dst: str, count: int = 3, interval: float = 0.2, src: str | None = None
+) -> tuple[int, int]:
     argv = ["ping", "-c", str(count), "-i", str(interval), "-W", "2"]
     if src:
         argv += ["-I", src]

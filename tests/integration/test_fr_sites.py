@@ -10,53 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.integration.sites import Site, fr_device, ping, sleep, wait_until, write
+from tests.integration.sites import Site, fr_device, interface, ping, sleep, wait_until, write
 from wand import netns as nsutil
-
-
-def _if(name: str, dlci: int, address: str, peer: str, routes: list[dict]) -> dict:
-    return {"dlci": dlci, "name": name, "address": address, "peer": peer, "prefix": 30, "routes": routes}
-
-
-@pytest.fixture
-def back_to_back(netns, tmp_path):
-    """siteA (DTE) and siteB (DCE) joined by a T1, DLCI 16, LANs behind each."""
-    a_ns, b_ns = netns(), netns()
-    sock_a, sock_b = str(tmp_path / "a.sock"), str(tmp_path / "b.sock")
-    cfg_a = write(
-        tmp_path / "a" / "wanpipe1.yaml",
-        fr_device(
-            station="cpe",
-            dlcis=[16],
-            interfaces=[_if("wp1_fr16", 16, "10.0.0.1", "10.0.0.2", [{"dst": "192.168.2.0/24", "gateway": "10.0.0.2"}])],
-            local=sock_a,
-            remote=sock_b,
-        ),
-    )
-    cfg_b = write(
-        tmp_path / "b" / "wanpipe1.yaml",
-        fr_device(
-            station="node",
-            dlcis=[16],
-            interfaces=[_if("wp1_fr16", 16, "10.0.0.2", "10.0.0.1", [{"dst": "192.168.1.0/24", "gateway": "10.0.0.1"}])],
-            local=sock_b,
-            remote=sock_a,
-        ),
-    )
-    a = Site(a_ns, [cfg_a], tmp_path / "a.log")
-    b = Site(b_ns, [cfg_b], tmp_path / "b.log")
-    a.add_lan("192.168.1.1/24")
-    b.add_lan("192.168.2.1/24")
-    a.start()
-    b.start()
-    try:
-        assert a.wait_carrier("wp1_fr16"), a.log_text()
-        assert b.wait_carrier("wp1_fr16"), b.log_text()
-        yield a, b
-    finally:
-        for site in (a, b):
-            if site.proc and site.proc.poll() is None:
-                site.stop()
 
 
 def test_ping_both_ways_wan_and_lan(back_to_back):
@@ -96,15 +51,21 @@ def test_standard_tools_see_interfaces_counters_routes(back_to_back):
     assert "inet 10.0.0.1" in ifconfig and "destination 10.0.0.2" in ifconfig
     assert "RX packets" in ifconfig
     route = a.run(["route", "-n"]).stdout
-    assert any(r.split()[:2] == ["192.168.2.0", "10.0.0.2"] and r.split()[-1] == "wp1_fr16" for r in route.splitlines())
+    assert any(
+        r.split()[:2] == ["192.168.2.0", "10.0.0.2"] and r.split()[-1] == "wp1_fr16"
+        for r in route.splitlines()
+    )
 
 
 def test_sighup_adds_dlci_while_dlci16_keeps_flowing(back_to_back, tmp_path):
     a, b = back_to_back
-    for cfg_path, addr, peer in ((a.configs[0], "10.0.1.1", "10.0.1.2"), (b.configs[0], "10.0.1.2", "10.0.1.1")):
+    for cfg_path, addr, peer in (
+        (a.configs[0], "10.0.1.1", "10.0.1.2"),
+        (b.configs[0], "10.0.1.2", "10.0.1.1"),
+    ):
         doc = yaml.safe_load(Path(cfg_path).read_text())
         doc["protocol"]["dlcis"].append({"dlci": 17})
-        doc["interfaces"].append(_if("wp1_fr17", 17, addr, peer, []))
+        doc["interfaces"].append(interface("wp1_fr17", 17, addr, peer, []))
         Path(cfg_path).write_text(yaml.safe_dump(doc, sort_keys=False))
     flood = nsutil.popen(
         a.ns, ["ping", "-c", "200", "-i", "0.02", "-W", "1", "10.0.0.2"], stdout=subprocess.PIPE, text=True
@@ -133,7 +94,9 @@ def test_bad_config_creates_nothing(netns, tmp_path):
     ns = netns()
     cfg = write(
         tmp_path / "bad.yaml",
-        fr_device(station="cpe", dlcis=[5], interfaces=[], local=str(tmp_path / "x"), remote=str(tmp_path / "y")),
+        fr_device(
+            station="cpe", dlcis=[5], interfaces=[], local=str(tmp_path / "x"), remote=str(tmp_path / "y")
+        ),
     )
     site = Site(ns, [cfg], tmp_path / "bad.log")
     site.start()
@@ -152,7 +115,10 @@ def test_taken_interface_name_is_refused(netns, tmp_path):
         fr_device(
             station="cpe",
             dlcis=[16, 17],
-            interfaces=[_if("wp1_fr17", 17, "10.0.1.1", "10.0.1.2", []), _if("wp1_fr16", 16, "10.0.0.1", "10.0.0.2", [])],
+            interfaces=[
+                interface("wp1_fr17", 17, "10.0.1.1", "10.0.1.2", []),
+                interface("wp1_fr16", 16, "10.0.0.1", "10.0.0.2", []),
+            ],
             local=str(tmp_path / "x"),
             remote=str(tmp_path / "y"),
         ),
@@ -180,3 +146,22 @@ def test_garbage_from_the_line_is_dropped_and_daemon_keeps_serving(back_to_back,
     counters = a.status()["wanpipe1"]["counters"]
     # every junk datagram is accounted for: bad FCS (or too short to have one)
     assert counters["rx_crc_errors"] >= len(junk) * 20 - 20
+
+
+@pytest.mark.parametrize("signalling", ["q933", "cisco", "none"])
+def test_each_lmi_variant_carries_traffic(site_pair, signalling):
+    a, b = site_pair(signalling=signalling)
+    assert ping(a, "192.168.2.1", src="192.168.1.1") == (3, 3)
+
+
+def test_cisco_encapsulation(site_pair):
+    a, b = site_pair(encapsulation="cisco")
+    assert ping(a, "10.0.0.2") == (3, 3)
+
+
+def test_bridge_mode_carries_ethernet_over_tap(site_pair):
+    a, b = site_pair(interface_extra={"mode": "bridge"})
+    assert "link/ether" in a.run(["ip", "link", "show", "dev", "wp1_fr16"]).stdout
+    # ARP has to cross the PVC (RFC 2427 bridged Ethernet) before the ping can
+    assert ping(a, "10.0.0.2") == (3, 3)
+    assert "10.0.0.2" in a.run(["ip", "neigh", "show", "dev", "wp1_fr16"]).stdout

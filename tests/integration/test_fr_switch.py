@@ -21,7 +21,12 @@ def switched(netns, tmp_path):
             station="cpe",
             dlcis=[16],
             interfaces=[
-                {"dlci": 16, "address": "10.0.0.1/30", "peer": "10.0.0.2", "routes": [{"dst": "192.168.2.0/24", "gateway": "10.0.0.2"}]}
+                {
+                    "dlci": 16,
+                    "address": "10.0.0.1/30",
+                    "peer": "10.0.0.2",
+                    "routes": [{"dst": "192.168.2.0/24", "gateway": "10.0.0.2"}],
+                }
             ],
             local=s["a"],
             remote=s["c1"],
@@ -39,16 +44,33 @@ def switched(netns, tmp_path):
     )
     c1 = write(
         tmp_path / "c" / "wanpipe1.yaml",
-        fr_device(station="node", dlcis=[16], interfaces=[], local=s["c1"], remote=s["a"], switch=[{"dlci": 16, "to": "wanpipe2:17"}]),
+        fr_device(
+            station="node",
+            dlcis=[16],
+            interfaces=[],
+            local=s["c1"],
+            remote=s["a"],
+            switch=[{"dlci": 16, "to": "wanpipe2:17"}],
+        ),
     )
     c2 = write(
         tmp_path / "c" / "wanpipe2.yaml",
         fr_device(
-            station="node", dlcis=[17], interfaces=[], local=s["c2"], remote=s["b"], port=2, device="wanpipe2",
+            station="node",
+            dlcis=[17],
+            interfaces=[],
+            local=s["c2"],
+            remote=s["b"],
+            port=2,
+            device="wanpipe2",
             switch=[{"dlci": 17, "to": "wanpipe1:16"}],
         ),
     )
-    sites = Site(a_ns, [a_cfg], tmp_path / "a.log"), Site(c_ns, [c1, c2], tmp_path / "c.log"), Site(b_ns, [b_cfg], tmp_path / "b.log")
+    sites = (
+        Site(a_ns, [a_cfg], tmp_path / "a.log"),
+        Site(c_ns, [c1, c2], tmp_path / "c.log"),
+        Site(b_ns, [b_cfg], tmp_path / "b.log"),
+    )
     sites[0].add_lan("192.168.1.1/24")
     for site in sites:
         site.start()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import subprocess
 
 from tests.integration.sites import ping_rtt, sleep
-from tests.integration.test_fr_sites import back_to_back  # noqa: F401 - fixture
 from wand import netns as nsutil
 
 HTB = [

@@ -297,7 +297,8 @@ def test_carrier_linkdown_and_failover(
     a("carrier", ifname="wp1_fr16", up=False)
     assert "NO-CARRIER" in _ip(run_in, ns, "link", "show", "dev", "wp1_fr16")
     state = a("link_state", ifname="wp1_fr16")
-    assert state["carrier"] is False and state["operstate"] == "DOWN" and "UP" in state["flags"]
+    assert state["carrier"] is False and "UP" in state["flags"] and "RUNNING" not in state["flags"]
+    assert _wait_for(lambda: a("link_state", ifname="wp1_fr16")["operstate"] == "DOWN")
     assert _wait_for(lambda: all("linkdown" in f for f in fr16_flags())), fr16_flags()
     assert "linkdown" in _ip(run_in, ns, "route", "show", "dev", "wp1_fr16")
     assert _wait_for(lambda: "dev wp1_fr17" in route_get()), route_get()

@@ -38,11 +38,20 @@ def test_lab_demo(lab_free, switch):
 
 
 def test_lab_up_then_down(lab_free):
-    up = subprocess.run([sys.executable, "-m", "wand", "lab", "up", "--line", "serial:256k"], capture_output=True, text=True, timeout=120)
+    up = subprocess.run(
+        [sys.executable, "-m", "wand", "lab", "up", "--line", "serial:256k"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert up.returncode == 0, up.stdout + up.stderr
     assert "LOWER_UP" in nsutil.link_flags("siteA", "wp1_fr16")
-    again = subprocess.run([sys.executable, "-m", "wand", "lab", "up"], capture_output=True, text=True, timeout=60)
+    again = subprocess.run(
+        [sys.executable, "-m", "wand", "lab", "up"], capture_output=True, text=True, timeout=60
+    )
     assert again.returncode != 0 and "already up" in again.stderr
-    down = subprocess.run([sys.executable, "-m", "wand", "lab", "down"], capture_output=True, text=True, timeout=60)
+    down = subprocess.run(
+        [sys.executable, "-m", "wand", "lab", "down"], capture_output=True, text=True, timeout=60
+    )
     assert down.returncode == 0
     assert not nsutil.exists("siteA") and not nsutil.exists("siteB")

@@ -20,7 +20,9 @@ T1 = LineConfig(kind="t1")
 
 
 def _fr(station: str, *dlcis: int) -> FrameRelayConfig:
-    return FrameRelayConfig(station=station, t391=1, t392=2, n391=2, dlcis=tuple(DlciConfig(d) for d in dlcis))
+    return FrameRelayConfig(
+        station=station, t391=1, t392=2, n391=2, dlcis=tuple(DlciConfig(d) for d in dlcis)
+    )
 
 
 class Wire:

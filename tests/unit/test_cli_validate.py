@@ -1,0 +1,28 @@
+"""`wand validate`: every error with file:line, non-zero exit; the examples pass."""
+
+from pathlib import Path
+
+from wand.cli import main
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLES = sorted(str(p) for p in (REPO / "etc" / "lab").rglob("wanpipe*.yaml"))
+
+
+def test_examples_validate(capsys):
+    assert len(EXAMPLES) >= 6
+    for group in (["siteA"], ["siteB"], ["switched/siteA"], ["switched/siteB"], ["switched/carrier"]):
+        files = [p for p in EXAMPLES if any(f"/lab/{g}/" in p for g in group)]
+        assert main(["validate", *files]) == 0
+    assert "wanpipe1 OK" in capsys.readouterr().out
+
+
+def test_all_errors_reported_with_position(tmp_path, capsys):
+    bad = tmp_path / "wanpipe1.yaml"
+    text = (REPO / "etc/lab/siteA/wanpipe1.yaml").read_text()
+    text = text.replace("{dlci: 16,", "{dlci: 5,").replace("t391: 10", "t391: 0").replace("type: t1", "type: t3")
+    bad.write_text(text)
+    assert main(["validate", str(bad)]) == 1
+    err = capsys.readouterr().err
+    for key in ("line.type", "protocol.t391", "protocol.dlcis[0].dlci"):
+        assert f"{bad}:" in err and key in err, err
+    assert "NOT valid" in err
