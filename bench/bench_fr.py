@@ -51,10 +51,7 @@ def veth_pair(prefix: str) -> Iterator[tuple[str, str]]:
     for ns in (a, b):
         netns.add(ns)
     try:
-        netns.ip("-n", a, "link", "add", "v0", "type", "veth", "peer", "name", "v0", "netns", b)
-        for ns, addr in ((a, "10.9.0.1/30"), (b, "10.9.0.2/30")):
-            netns.ip("-n", ns, "addr", "add", addr, "dev", "v0")
-            netns.ip("-n", ns, "link", "set", "v0", "up")
+        netns.veth_pair(a, b, "v0", "10.9.0.1/30", "10.9.0.2/30")
         yield a, b
     finally:
         for ns in (a, b):

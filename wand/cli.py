@@ -16,10 +16,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from wand.config import ConfigErrors, format_errors, load_configs
+    from wand.config import ConfigErrors, format_errors, load_site
 
     try:
-        configs = load_configs(args.config)
+        configs = load_site(args.config)
     except ConfigErrors as exc:
         print(format_errors(exc.errors), file=sys.stderr)
         print(f"{len(exc.errors)} error(s); configuration is NOT valid", file=sys.stderr)

@@ -18,10 +18,11 @@ import subprocess
 from pathlib import Path
 
 from firmware_emu.adapter import Adapter
-from wand.config import ConfigErrors, format_errors, load_configs
+from wand.config import ConfigErrors, format_errors, load_site
 from wand.config.model import DeviceConfig
 from wand.line import LineDriver
 from wand.netlink_worker import NetlinkWorker
+from wand.sdnotify import notify
 from wand.timerfd import TimerFd
 from wand.tun import InterfaceExistsError, interface_exists
 
@@ -72,6 +73,7 @@ class Daemon:
             for cfg in self.configs:
                 self._start_line(cfg)
             log.info("wand: %d line(s) up", len(self.lines))
+            notify(f"READY=1\nSTATUS={len(self.lines)} line(s) up")
             if ready is not None:
                 ready.set()
             while "stop" not in self._flags:
@@ -79,14 +81,17 @@ class Daemon:
                 self._wake.clear()
                 if "reload" in self._flags:
                     self._flags.discard("reload")
+                    notify("RELOADING=1")
                     try:
                         self.reload()
                     except Exception:  # a failed reload must never take the running lines down
                         log.exception("reload failed; lines keep their current state")
+                    notify(f"READY=1\nSTATUS={len(self.lines)} line(s) up")
                 if "status" in self._flags:
                     self._flags.discard("status")
                     self.write_status()
             log.info("wand: stopping")
+            notify("STOPPING=1")
         finally:
             for line in list(self.lines.values()):
                 self._stop_line(line)
@@ -161,7 +166,7 @@ class Daemon:
     def reload(self) -> None:
         assert self._loop is not None
         try:
-            new_configs = load_configs(self.config_paths)
+            new_configs = load_site(self.config_paths)
         except ConfigErrors as exc:
             log.error("reload refused, keeping the running config:\n%s", format_errors(exc.errors))
             return
@@ -220,7 +225,7 @@ def default_state_dir() -> Path:
 
 def run(config_paths: list[str], state_dir: Path | None = None) -> int:
     try:
-        configs = load_configs(config_paths)
+        configs = load_site(config_paths)
     except ConfigErrors as exc:
         log.error("invalid configuration, nothing was started:\n%s", format_errors(exc.errors))
         return 1

@@ -85,3 +85,11 @@ def add_lan(name: str, cidr: str, ifname: str = "lan0") -> None:
     ip("-n", name, "addr", "add", cidr, "dev", ifname)
     ip("-n", name, "link", "set", f"{ifname}p", "up")
     ip("-n", name, "link", "set", ifname, "up")
+
+
+def veth_pair(ns_a: str, ns_b: str, ifname: str, cidr_a: str, cidr_b: str) -> None:
+    """A cable between two namespaces: veth `ifname` in each, addressed and up."""
+    ip("-n", ns_a, "link", "add", ifname, "type", "veth", "peer", "name", ifname, "netns", ns_b)
+    for ns, cidr in ((ns_a, cidr_a), (ns_b, cidr_b)):
+        ip("-n", ns, "addr", "add", cidr, "dev", ifname)
+        ip("-n", ns, "link", "set", ifname, "up")

@@ -19,10 +19,23 @@ def test_examples_validate(capsys):
 def test_all_errors_reported_with_position(tmp_path, capsys):
     bad = tmp_path / "wanpipe1.yaml"
     text = (REPO / "etc/lab/siteA/wanpipe1.yaml").read_text()
-    text = text.replace("{dlci: 16,", "{dlci: 5,").replace("t391: 10", "t391: 0").replace("type: t1", "type: t3")
+    text = (
+        text.replace("{dlci: 16,", "{dlci: 5,").replace("t391: 10", "t391: 0").replace("type: t1", "type: t3")
+    )
     bad.write_text(text)
     assert main(["validate", str(bad)]) == 1
     err = capsys.readouterr().err
     for key in ("line.type", "protocol.t391", "protocol.dlcis[0].dlci"):
         assert f"{bad}:" in err and key in err, err
     assert "NOT valid" in err
+
+
+def test_directory_means_its_wanpipe_files(capsys):
+    assert main(["validate", str(REPO / "etc/lab/switched/carrier")]) == 0
+    out = capsys.readouterr().out
+    assert "wanpipe1 OK" in out and "wanpipe2 OK" in out
+
+
+def test_empty_directory_is_an_error(tmp_path, capsys):
+    assert main(["validate", str(tmp_path)]) == 1
+    assert "no wanpipe*.yaml" in capsys.readouterr().err

@@ -4,6 +4,14 @@ Every error names its file, line, column and key; see wand.config.loader.
 """
 
 from wand.config.errors import ConfigError, ConfigErrors, format_errors
-from wand.config.loader import load_configs, load_device
+from wand.config.loader import expand_paths, load_configs, load_device, load_site
 
-__all__ = ["ConfigError", "ConfigErrors", "format_errors", "load_configs", "load_device"]
+__all__ = [
+    "ConfigError",
+    "ConfigErrors",
+    "expand_paths",
+    "format_errors",
+    "load_configs",
+    "load_device",
+    "load_site",
+]

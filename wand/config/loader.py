@@ -30,9 +30,25 @@ def load_device(path: PathLike) -> DeviceConfig:
     return loaded.config
 
 
+def expand_paths(paths: Sequence[PathLike]) -> list[str]:
+    """Files as given; a directory stands for the wanpipe*.yaml files in it.
+
+    Expanded on every load, so a SIGHUP picks up a wanpipeN.yaml dropped into
+    the directory since the last one.
+    """
+    files: list[str] = []
+    for path in paths:
+        if Path(path).is_dir():
+            files.extend(sorted(str(p) for p in Path(path).glob("wanpipe*.yaml")))
+        else:
+            files.append(os.fspath(path))
+    return files
+
+
 def load_configs(paths: Sequence[PathLike]) -> list[DeviceConfig]:
     """Every file's DeviceConfig, in order; raises ConfigErrors with every error in every
     file plus the errors between files (duplicate names, shared ports, switch targets)."""
+    paths = expand_paths(paths)
     devices: list[Loaded] = []
     errors: list[ConfigError] = []
     for path in paths:
@@ -47,6 +63,14 @@ def load_configs(paths: Sequence[PathLike]) -> list[DeviceConfig]:
         errors.sort(key=lambda err: (order.get(err.file, len(order)), err.line, err.column))
         raise ConfigErrors(errors)
     return [device.config for device in devices]
+
+
+def load_site(paths: Sequence[PathLike]) -> list[DeviceConfig]:
+    """The devices one daemon runs: like load_configs, but an empty set is an error."""
+    if not expand_paths(paths):
+        given = ", ".join(os.fspath(p) for p in paths) or "none"
+        raise ConfigErrors([ConfigError("", 0, 0, "", f"no wanpipe*.yaml configuration files ({given})")])
+    return load_configs(paths)
 
 
 def _load(path: PathLike) -> tuple[Loaded | None, list[ConfigError]]:
