@@ -272,7 +272,7 @@ class LineDriver:
         rx = port.rx
         while rx:
             delivery = rx.popleft()
-            channel = self.channels.get(delivery.dlci)
+            channel = self.channels.get(delivery.channel)
             if channel is not None:
                 try:
                     os.write(channel.fd, delivery.payload)
@@ -293,7 +293,7 @@ class LineDriver:
 
     def _switch(self, delivery, now: float) -> None:  # noqa: ANN001 - Delivery
         for entry in self.cfg.switch:
-            if entry.dlci == delivery.dlci:
+            if entry.dlci == delivery.channel:
                 target = self.switch_lookup(entry.to_device)
                 port = target.port if target is not None else None
                 if port is not None and port.submit(entry.to_dlci, delivery.payload, Proto.RAW, now):
@@ -325,7 +325,7 @@ class LineDriver:
                     log.warning("%s: link down: %s", self.name, event.reason)
                 self.on_link_change(self)
             elif isinstance(event, PeerAddressLearned):
-                log.info("%s: DLCI %d: Inverse ARP: peer is %s", self.name, event.dlci, event.address)
+                log.info("%s: DLCI %d: Inverse ARP: peer is %s", self.name, event.channel, event.address)
             elif isinstance(event, ProtocolErrorSeen):
                 self.errors.warning(event.counter, "%s: %s: %s", self.name, event.counter, event.detail)
 

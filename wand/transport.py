@@ -5,6 +5,22 @@ far port. It is non-blocking and meant for ``loop.add_reader(t.fileno(), ...)``
 plus ``recv_batch()``; ``send()`` never blocks and never raises for the
 ordinary ways a cable can fail (far end not running, far end not draining).
 
+The contract of ``send(frame)``:
+
+- True: the cable took the frame. Either it was sent, or nobody is attached
+  at the far end and it was dropped and counted in ``tx_peer_absent`` (a
+  real line with the far end unplugged loses frames the same way).
+- False: would block (counted in ``tx_would_block``); the frame was not
+  taken. Keep it, wait with ``loop.add_writer(t.fileno(), ...)`` and retry
+  when the fd is writable. Both transports here are connected sockets, for
+  which poll() reports POLLOUT correctly.
+
+``deadline()``/``maintain(now)`` are the upkeep timer: the daemon calls
+``maintain(now)`` once ``deadline() <= now`` (same clock as ``now``, i.e.
+``time.monotonic()``/``loop.time()``). The Unix transport uses it to
+re-attach to a far end that restarted; UDP needs none (``deadline()`` is
+None).
+
 Two wire formats exist, told apart by ``carries_fcs``:
 
 - ``UnixDatagramTransport`` (``carries_fcs = True``): the datagram is the
@@ -18,30 +34,49 @@ Two wire formats exist, told apart by ``carries_fcs``:
 Flow control (AF_UNIX datagrams)
 --------------------------------
 Linux limits how many datagrams may wait in a Unix datagram socket's receive
-queue to ``/proc/sys/net/unix/max_dgram_qlen`` (per network namespace, taken
-when the *receiving* socket is created; the default is 10). Measured on 6.x:
-a non-blocking burst of 10,000 frames at a receiver that is not reading gets
-exactly ``max_dgram_qlen + 1`` = 11 frames through and EAGAIN for the rest.
-SO_SNDBUF/SO_RCVBUF do not change that number (AF_UNIX charges queued
-datagrams to the *sender's* SO_SNDBUF, which only becomes the limit when the
-queue length is raised); we still set them large so that limit is far away.
+queue to ``/proc/sys/net/unix/max_dgram_qlen`` (per network namespace; the
+default is 10) -- unless the *receiver* is connect()ed to the *sender*
+(``unix_peer(other) == sk`` in ``unix_dgram_sendmsg``). Measured on 6.x with
+an unconnected ``sendto``: a non-blocking burst at a receiver that is not
+reading got exactly 11 frames through and EAGAIN for the rest, and poll()
+never reports POLLOUT to an unconnected sender, so it cannot learn when to
+retry. TCP over an unpaced line then reached ~100 Mb/s, 0.29x of a socat
+TUN<->UDP tunnel. Host sysctls are not ours to change.
 
-The kernel lifts the queue-length limit only for two sockets connect()ed to
-each other. We deliberately do not do that: a connected socket keeps
-pointing at its peer after the peer process exits, and a restarted peer then
-gets EPERM on every send until the survivor happens to send first. A quiet
-survivor (e.g. an FR DCE that only answers STATUS ENQUIRY) would deadlock the
-link. Unconnected ``sendto`` has no such state, so either end can restart.
+So both ends connect() their bound socket to the far path and use send().
+The queue-length check is skipped, the limit becomes the sender's
+SO_SNDBUF (AF_UNIX charges queued datagrams to the sender): with 4 MiB
+requested (the kernel doubles it to 8 MiB) a burst of 4-byte frames at a
+receiver that is not reading got 10,923 frames queued before EAGAIN (~768
+bytes of skb truesize each), and poll() reports POLLOUT again once the
+receiver has drained the queue below a quarter of that. The caller waits for
+it with add_writer.
 
-The design is therefore the simplest correct one: EAGAIN (and ENOBUFS) make
-``send()`` return False and count ``tx_would_block``; the frame was not
-taken, so the caller keeps it at the head of its queue and retries later.
-poll() cannot signal "writable again" for an unconnected AF_UNIX sender, so
-the retry is timer driven: the daemon's pacing timer already fires at least
-every frame time, and ``WOULD_BLOCK_RETRY`` is a suggested interval when no
-other timer is due. A receiver that drains with ``recv_batch()`` whenever its
-fd is readable keeps the queue far below the limit at emulated line rates
-(a T1 carries at most ~3,000 minimum-size frames per second).
+Restarts: why connect needs upkeep
+----------------------------------
+A connected socket keeps pointing at its peer after the peer's process
+exits, and the kernel lets a socket send to (or connect to) a receiver only
+if the receiver is unconnected or connected to it. Measured: after B
+restarts as B', B's ``connect()`` and ``send()`` to the survivor A fail with
+EPERM / ENOTCONN until A re-targets; A's first ``send()`` to the dead B gets
+ECONNREFUSED (the kernel then drops A's peer), later ones ENOTCONN. A quiet
+survivor (an FR DCE that only answers STATUS ENQUIRY) would never send and
+so never re-target: the link would deadlock. Hence:
+
+- A send error meaning "peer gone / not connected to us" drops the frame
+  (counted, returns True) and re-connects, at most once per
+  ``RECONNECT_INTERVAL``.
+- ``maintain(now)`` re-connect()s to the far path when the socket is not
+  connected (every ``RECONNECT_INTERVAL``) or nothing was received for
+  ``REFRESH_IDLE``. connect() on a connected datagram socket re-targets it;
+  re-connecting to the same live peer changes nothing (measured: nothing
+  queued is lost), so the refresh is harmless on a healthy idle link, which
+  wakes for it about once per ``REFRESH_IDLE``. A quiet survivor thus finds
+  a restarted peer within ``REFRESH_IDLE`` to ``2 * REFRESH_IDLE``, and the
+  restarted end's next attempt then succeeds.
+
+Re-targeting to a *new* peer makes the kernel purge our receive queue; it
+can only hold frames from the dead peer, whose sessions are gone anyway.
 """
 
 from __future__ import annotations
@@ -51,6 +86,7 @@ import errno
 import os
 import socket
 import stat
+import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -61,7 +97,8 @@ SO_RCVBUFFORCE = 33
 
 SOCKET_BUFFER_BYTES = 4 * 1024 * 1024
 MAX_FRAME_BYTES = 65536  # >= any HDLC frame we emulate and >= the largest UDP payload
-WOULD_BLOCK_RETRY = 0.001  # seconds; suggested retry interval after send() -> False (would block)
+RECONNECT_INTERVAL = 0.5  # seconds between connect() attempts while the far end is not attached
+REFRESH_IDLE = 1.0  # seconds without receiving anything before maintain() re-connects anyway
 
 _WOULD_BLOCK = frozenset({errno.EAGAIN, errno.EWOULDBLOCK, errno.ENOBUFS})
 
@@ -72,9 +109,10 @@ class TransportCounters:
     tx_bytes: int = 0
     rx_frames: int = 0
     rx_bytes: int = 0
-    tx_peer_absent: int = 0  # far end not there (not bound / not running / unreachable)
-    tx_would_block: int = 0  # far end's queue or our buffer full; caller keeps the frame
+    tx_peer_absent: int = 0  # frames dropped: far end not there (not bound / not running / unreachable)
+    tx_would_block: int = 0  # send() -> False: our buffer (or the far queue) full; caller keeps the frame
     rx_errors: int = 0  # datagrams dropped on receive (e.g. larger than MAX_FRAME_BYTES)
+    connect_failures: int = 0  # Unix only: connect() attempts to the far path that failed
 
 
 class LinkTransport(ABC):
@@ -85,15 +123,24 @@ class LinkTransport(ABC):
 
     @abstractmethod
     def fileno(self) -> int:
-        """The fd to register with loop.add_reader."""
+        """The fd to register with loop.add_reader (and add_writer after send() -> False)."""
 
     @abstractmethod
     def send(self, frame: bytes) -> bool:
-        """Queue one frame to the far end; False if it was not delivered (see counters)."""
+        """Hand one frame to the cable.
+
+        True: taken -- sent, or dropped and counted in tx_peer_absent because
+        nobody is attached at the far end. False: would block (tx_would_block);
+        the frame was not taken: keep it and retry once fileno() is writable.
+        """
 
     @abstractmethod
-    def recv_batch(self, limit: int = 64) -> list[bytes]:
-        """Read up to `limit` frames, stopping early when none are left."""
+    def recv_batch(self, limit: int = 64, now: float | None = None) -> list[bytes]:
+        """Read up to `limit` frames, stopping early when none are left.
+
+        `now` (the caller's monotonic clock) records when the far end was last
+        heard from; without it, a transport that needs that reads the clock.
+        """
 
     @abstractmethod
     def close(self) -> None:
@@ -103,11 +150,20 @@ class LinkTransport(ABC):
     def describe(self) -> str:
         """A one-line human description for status output and logs."""
 
+    def deadline(self) -> float | None:
+        """When maintain() next has work to do (monotonic seconds), or None for never."""
+        return None
+
+    def maintain(self, now: float) -> None:
+        """Periodic upkeep; call when deadline() <= now. Does nothing before deadline()."""
+        return None
+
 
 class _SocketTransport(LinkTransport):
-    """Shared send/receive logic for transports built on one datagram socket."""
+    """Shared send/receive logic for transports built on one connected datagram socket."""
 
-    # errno values that mean "nobody is listening at the far end".
+    # errno values of send() that mean "nobody attached at the far end": the
+    # frame is dropped and counted, as on a line whose far end is unplugged.
     _peer_absent: frozenset[int] = frozenset({errno.ECONNREFUSED})
 
     def __init__(self, sock: socket.socket) -> None:
@@ -116,31 +172,32 @@ class _SocketTransport(LinkTransport):
         self._buf = bytearray(MAX_FRAME_BYTES)
         self._view = memoryview(self._buf)
         self.counters = TransportCounters()
+        self._last_rx: float | None = None  # caller's clock; when a frame last arrived
         _set_buffers(sock)
-
-    @abstractmethod
-    def _transmit(self, frame: bytes) -> None:
-        """Hand one datagram to the kernel; raises OSError on failure."""
 
     def fileno(self) -> int:
         return self._sock.fileno()
 
     def send(self, frame: bytes) -> bool:
         try:
-            self._transmit(frame)
+            self._sock.send(frame)
         except OSError as exc:
             if exc.errno in _WOULD_BLOCK:
                 self.counters.tx_would_block += 1
                 return False
             if exc.errno in self._peer_absent:
                 self.counters.tx_peer_absent += 1
-                return False
+                self._peer_lost()
+                return True
             raise
         self.counters.tx_frames += 1
         self.counters.tx_bytes += len(frame)
         return True
 
-    def recv_batch(self, limit: int = 64) -> list[bytes]:
+    def _peer_lost(self) -> None:
+        """A send found nobody attached at the far end (hook for re-attaching)."""
+
+    def recv_batch(self, limit: int = 64, now: float | None = None) -> list[bytes]:
         frames: list[bytes] = []
         while len(frames) < limit:
             try:
@@ -149,9 +206,11 @@ class _SocketTransport(LinkTransport):
                 n = self._sock.recv_into(self._buf, 0, socket.MSG_TRUNC)
             except (BlockingIOError, InterruptedError):
                 break
-            except ConnectionRefusedError:
-                # UDP only: an ICMP port-unreachable for an earlier send,
-                # reported on the next socket call. Nothing was received.
+            except (ConnectionRefusedError, ConnectionResetError):
+                # An error about earlier sends, reported (once) on this call;
+                # nothing was received. UDP: ICMP port-unreachable. AF_UNIX:
+                # the far socket was re-pointed elsewhere and discarded what
+                # we had queued to it.
                 self.counters.tx_peer_absent += 1
                 continue
             if n > MAX_FRAME_BYTES:
@@ -160,6 +219,8 @@ class _SocketTransport(LinkTransport):
             frames.append(bytes(self._view[:n]))
             self.counters.rx_frames += 1
             self.counters.rx_bytes += n
+        if frames:
+            self._last_rx = time.monotonic() if now is None else now
         return frames
 
     def close(self) -> None:
@@ -180,17 +241,39 @@ def _set_buffers(sock: socket.socket) -> None:
             sock.setsockopt(socket.SOL_SOCKET, plain, SOCKET_BUFFER_BYTES)
 
 
+# connect() failures that only mean "the far end is not (yet) attached":
+# nothing bound at the path, a stale socket file whose owner is gone, or a
+# live far socket still connected to someone else (e.g. to our dead
+# predecessor). Anything else at construction time is a configuration error.
+_NOT_ATTACHED = frozenset({errno.ENOENT, errno.ECONNREFUSED, errno.EPERM})
+
+
 class UnixDatagramTransport(_SocketTransport):
-    """AF_UNIX datagram cable: bound at `local_path`, sends to `remote_path`.
+    """AF_UNIX datagram cable: bound at `local_path`, connected to `remote_path`.
 
     Path sockets live in the filesystem, not in a network namespace, so the
-    two ends may run in different netns (as the two lab sites do).
+    two ends may run in different netns (as the two lab sites do). Both ends
+    are connected to each other (see the module docstring for why, and for
+    how a restart of either end is survived).
     """
 
     carries_fcs = True
-    # ENOENT: nothing bound at the path; ECONNREFUSED: a stale socket file
-    # whose owner is gone; EPERM: the far socket is connected to someone else.
-    _peer_absent = frozenset({errno.ENOENT, errno.ECONNREFUSED, errno.EPERM})
+    # ECONNREFUSED: the peer we were connected to died (the kernel then drops
+    # it: later sends get ENOTCONN). ENOTCONN/EDESTADDRREQ: not connected.
+    # EPERM: the far socket is connected to someone else. ENOENT: nothing at
+    # the path. ECONNRESET: the far socket re-targeted and discarded what we
+    # had queued. EPIPE: the far socket was shut down for receiving.
+    _peer_absent = frozenset(
+        {
+            errno.ECONNREFUSED,
+            errno.ENOTCONN,
+            errno.EDESTADDRREQ,
+            errno.EPERM,
+            errno.ENOENT,
+            errno.ECONNRESET,
+            errno.EPIPE,
+        }
+    )
 
     def __init__(self, local_path: str, remote_path: str) -> None:
         self.local_path = local_path
@@ -208,9 +291,73 @@ class UnixDatagramTransport(_SocketTransport):
         # a newer instance has bound at the same path in the meantime.
         self._inode: int | None = os.stat(local_path).st_ino
         super().__init__(sock)
+        self._connected = False  # our socket is (believed) connected to the far path's socket
+        self.last_connect_error = ""  # strerror of the last failed connect(), for describe()
+        # maintain() schedule, on the caller's clock; 0.0 = due at once, so the
+        # first timer after start sets it up with a real `now`.
+        self._refresh_due = 0.0  # while connected: next idle check
+        self._retry_due = 0.0  # while not connected: next connect() attempt
+        # The rate limit of send()'s own re-connect, which has no `now` of the
+        # caller's: it reads time.monotonic(), and only on the error path.
+        self._send_retry_at = 0.0
+        try:
+            self._sock.connect(remote_path)
+        except OSError as exc:
+            if exc.errno not in _NOT_ATTACHED:
+                self.close()
+                raise
+            self._connect_failed(exc)
+        else:
+            self._connected = True
 
-    def _transmit(self, frame: bytes) -> None:
-        self._sock.sendto(frame, self.remote_path)
+    def _connect(self) -> None:
+        """(Re-)connect to the far path; a failure is counted and left for the next attempt."""
+        try:
+            self._sock.connect(self.remote_path)
+        except OSError as exc:
+            self._connect_failed(exc)
+        else:
+            self._connected = True
+            self.last_connect_error = ""
+
+    def _connect_failed(self, exc: OSError) -> None:
+        # A failed connect() leaves any previous association in place, but it
+        # is no longer trusted: keep retrying until one succeeds.
+        self._connected = False
+        self.counters.connect_failures += 1
+        self.last_connect_error = exc.strerror or str(exc)
+
+    def _peer_lost(self) -> None:
+        self._connected = False
+        now = time.monotonic()
+        if now >= self._send_retry_at:
+            self._send_retry_at = now + RECONNECT_INTERVAL
+            self._connect()
+
+    @property
+    def connected(self) -> bool:
+        """Whether the last connect() to the far path succeeded and no send has failed since."""
+        return self._connected
+
+    def deadline(self) -> float | None:
+        if self._inode is None:
+            return None
+        return self._refresh_due if self._connected else self._retry_due
+
+    def maintain(self, now: float) -> None:
+        deadline = self.deadline()
+        if deadline is None or now < deadline:
+            return
+        last_rx = self._last_rx
+        if self._connected and last_rx is not None and now - last_rx < REFRESH_IDLE:
+            # Heard from the far end recently: it is alive and connected to us.
+            self._refresh_due = last_rx + REFRESH_IDLE
+            return
+        # Not connected, or quiet for a while: the far end may have restarted
+        # and be waiting for us to re-target (it cannot reach us until then).
+        self._connect()
+        self._refresh_due = now + REFRESH_IDLE
+        self._retry_due = now + RECONNECT_INTERVAL
 
     def close(self) -> None:
         if self._inode is not None:
@@ -222,7 +369,12 @@ class UnixDatagramTransport(_SocketTransport):
             super().close()
 
     def describe(self) -> str:
-        return f"unix {self.local_path} -> {self.remote_path}"
+        text = f"unix {self.local_path} -> {self.remote_path}"
+        if self._inode is None:
+            return f"{text} (closed)"
+        if not self._connected:
+            return f"{text} (far end not attached: {self.last_connect_error or 'send failed'})"
+        return text
 
 
 def _remove_stale_socket(path: str) -> None:
@@ -278,12 +430,23 @@ class UdpTransport(_SocketTransport):
 
     The socket is connect()ed to `remote`: the kernel then drops datagrams
     from anyone else, and ICMP port-unreachable comes back as ECONNREFUSED
-    (counted as tx_peer_absent) instead of being silently ignored.
+    instead of being silently ignored; like any "nobody there" error it
+    drops the frame and counts tx_peer_absent (send() -> True). A full
+    socket buffer is send() -> False, and POLLOUT tells when to retry.
     """
 
     carries_fcs = False
+    # ICMP port/host/net unreachable, the underlay down, or a firewall's
+    # EPERM: the far end cannot be reached, the frame is lost on the way.
     _peer_absent = frozenset(
-        {errno.ECONNREFUSED, errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EHOSTDOWN, errno.EPERM}
+        {
+            errno.ECONNREFUSED,
+            errno.EHOSTUNREACH,
+            errno.ENETUNREACH,
+            errno.EHOSTDOWN,
+            errno.ENETDOWN,
+            errno.EPERM,
+        }
     )
 
     def __init__(self, local: str, remote: str) -> None:
@@ -304,9 +467,6 @@ class UdpTransport(_SocketTransport):
     def local_address(self) -> tuple[Any, ...]:
         """The bound address (useful when `local` asked for port 0)."""
         return self._sock.getsockname()
-
-    def _transmit(self, frame: bytes) -> None:
-        self._sock.send(frame)
 
     def close(self) -> None:
         if self._sock.fileno() >= 0:

@@ -26,6 +26,7 @@ from typing import NamedTuple
 
 from firmware_emu.errors import LocalProtocolError
 from firmware_emu.fr.config import ChannelMode, Encapsulation
+from firmware_emu.payload import Proto  # noqa: F401 - re-exported
 
 CONTROL_UI = 0x03
 PAD = 0x00
@@ -43,20 +44,6 @@ ETHERTYPE_IPV4 = 0x0800
 ETHERTYPE_IPV6 = 0x86DD
 ETHERTYPE_ARP = 0x0806
 ETHERTYPE_BRIDGED = 0x6558  # Cisco: transparent Ethernet bridging
-
-
-class Proto(enum.Enum):
-    """What a payload is, as the driver sees it."""
-
-    IPV4 = "ipv4"
-    IPV6 = "ipv6"
-    ETHER = "ether"
-    RAW = "raw"  # the info field untouched; on transmit only the address is prepended
-
-    # Members are singletons, so identity hashing is exact and, unlike
-    # Enum.__hash__ (a Python-level hash of the name), runs in C: these are
-    # dictionary keys on the transmit hot path.
-    __hash__ = object.__hash__
 
 
 class Control(enum.Enum):

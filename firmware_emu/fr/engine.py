@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import asdict, dataclass, field
-from typing import Any, Final, NamedTuple
+from typing import Any, Final
 
 from firmware_emu.errors import LocalProtocolError, RemoteProtocolError
 from firmware_emu.fr import encap, inarp, q922
@@ -28,6 +28,7 @@ from firmware_emu.fr.encap import Control, Kind, Proto
 from firmware_emu.fr.events import FrameRelayEvent, PeerAddressLearned, ProtocolErrorSeen, PvcStatusChanged
 from firmware_emu.fr.lmi import DceLink, LmiCounters, make_link_machine
 from firmware_emu.fr.lmi_codec import Variant, lmi_dlci
+from firmware_emu.payload import Delivery
 
 __all__ = ["Delivery", "DlciCounters", "EngineCounters", "FrameRelayEngine", "Proto"]
 
@@ -45,15 +46,6 @@ _new_tuple: Final = tuple.__new__
 # Enum members as plain globals: on Python 3.11 ``Proto.RAW`` goes through a descriptor (~100 ns).
 _RAW: Final = Proto.RAW
 _INARP: Final = Control.INARP
-
-
-class Delivery(NamedTuple):
-    dlci: int
-    proto: Proto
-    payload: bytes
-    de: bool
-    fecn: bool
-    becn: bool
 
 
 @dataclass(slots=True)

@@ -1,9 +1,14 @@
-"""Events a Frame Relay engine hands to the driver. Small and immutable."""
+"""Events a Frame Relay engine hands to the driver. Small and immutable.
+
+The protocol-neutral ones live in firmware_emu.events and are re-exported here.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+
+from firmware_emu.events import LinkDown, LinkUp, PeerAddressLearned, ProtocolErrorSeen
 
 
 class PvcState(StrEnum):
@@ -14,36 +19,24 @@ class PvcState(StrEnum):
 
 
 @dataclass(frozen=True)
-class LinkUp:
-    """LMI declared the link operational (or signalling none: started)."""
-
-
-@dataclass(frozen=True)
-class LinkDown:
-    reason: str
-
-
-@dataclass(frozen=True)
 class PvcStatusChanged:
     dlci: int
     state: PvcState
     usable: bool  # link up AND PVC active: the driver's carrier follows this
 
-
-@dataclass(frozen=True)
-class PeerAddressLearned:
-    """Inverse ARP told us the peer's protocol address on this DLCI."""
-
-    dlci: int
-    address: str
-
-
-@dataclass(frozen=True)
-class ProtocolErrorSeen:
-    """A counted, dropped error worth logging (rate-limited by the driver)."""
-
-    counter: str
-    detail: str
+    @property
+    def channel(self) -> int:
+        return self.dlci
 
 
 FrameRelayEvent = LinkUp | LinkDown | PvcStatusChanged | PeerAddressLearned | ProtocolErrorSeen
+
+__all__ = [
+    "FrameRelayEvent",
+    "LinkDown",
+    "LinkUp",
+    "PeerAddressLearned",
+    "ProtocolErrorSeen",
+    "PvcState",
+    "PvcStatusChanged",
+]

@@ -117,7 +117,11 @@ def site_pair(netns, tmp_path):
     sites: list[Site] = []
 
     def start(
-        *, line: dict | None = None, interface_extra: dict | None = None, **protocol: object
+        *,
+        line: dict | None = None,
+        interface_extra: dict | None = None,
+        dlci_extra: dict | None = None,
+        **protocol: object,
     ) -> tuple[Site, Site]:
         sock_a, sock_b = str(tmp_path / "a.sock"), str(tmp_path / "b.sock")
         ends = (
@@ -143,6 +147,7 @@ def site_pair(netns, tmp_path):
                 line=line,
             )
             doc["protocol"].update(protocol)
+            doc["protocol"]["dlcis"][0].update(dlci_extra or {})
             site = Site(netns(), [write(tmp_path / name / "wanpipe1.yaml", doc)], tmp_path / f"{name}.log")
             site.add_lan(lan)
             sites.append(site)

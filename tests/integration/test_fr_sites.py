@@ -165,3 +165,9 @@ def test_bridge_mode_carries_ethernet_over_tap(site_pair):
     # ARP has to cross the PVC (RFC 2427 bridged Ethernet) before the ping can
     assert ping(a, "10.0.0.2") == (3, 3)
     assert "10.0.0.2" in a.run(["ip", "neigh", "show", "dev", "wp1_fr16"]).stdout
+
+
+def test_inverse_arp_learns_the_peer_address(site_pair):
+    a, b = site_pair(dlci_extra={"inarp": True})
+    assert wait_until(lambda: "Inverse ARP: peer is 10.0.0.2" in a.log_text()), a.log_text()
+    assert wait_until(lambda: "Inverse ARP: peer is 10.0.0.1" in b.log_text()), b.log_text()

@@ -1,0 +1,31 @@
+"""What crosses the mailbox's data queues, for every protocol engine."""
+
+from __future__ import annotations
+
+import enum
+from typing import NamedTuple
+
+
+class Proto(enum.Enum):
+    """What a payload is, as the driver sees it."""
+
+    IPV4 = "ipv4"
+    IPV6 = "ipv6"
+    ETHER = "ether"
+    RAW = "raw"  # the frame's information field untouched (switching, API channels)
+
+    # Members are singletons, so identity hashing is exact and, unlike
+    # Enum.__hash__ (a Python-level hash of the name), runs in C: these are
+    # dictionary keys on the transmit hot path.
+    __hash__ = object.__hash__
+
+
+class Delivery(NamedTuple):
+    """One received packet for the driver. `channel` is the DLCI, LCN, or 0 on single-channel lines."""
+
+    channel: int
+    proto: Proto
+    payload: bytes
+    de: bool = False
+    fecn: bool = False
+    becn: bool = False
