@@ -32,7 +32,7 @@ class Channel:
         self.device = device
         self.cfg = cfg
         self.name = cfg.name
-        self.dlci = cfg.dlci
+        self.number = cfg.channel
         self.is_tap = cfg.mode is ChannelMode.BRIDGE
         self.netlink = netlink
         # The kernel queue in front of us adds to the line's own tx queue; keeping it
@@ -64,7 +64,7 @@ class Channel:
             self.device,
             self.name,
             "TAP" if self.is_tap else "TUN",
-            self.dlci,
+            self.number,
         )
 
     def set_usable(self, usable: bool) -> None:

@@ -12,16 +12,17 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 import signal
-import subprocess
 from pathlib import Path
 
 from firmware_emu.adapter import Adapter
+from wand import commands  # noqa: F401 - registers the control commands
 from wand.config import ConfigErrors, format_errors, load_site
 from wand.config.model import DeviceConfig
+from wand.control import ControlServer
 from wand.line import LineDriver
 from wand.netlink_worker import NetlinkWorker
+from wand.paths import default_state_dir
 from wand.sdnotify import notify
 from wand.timerfd import TimerFd
 from wand.tun import InterfaceExistsError, interface_exists
@@ -47,6 +48,9 @@ class Daemon:
         self.state_dir = state_dir
         self.adapters: dict[str, Adapter] = {}
         self.lines: dict[str, LineDriver] = {}
+        self.admin_stopped: set[str] = set()  # devices stopped by the operator, kept stopped across reloads
+        self.control: ControlServer | None = None
+        self.started_at = 0.0
         self._flags: set[str] = set()
         self._wake: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -72,6 +76,9 @@ class Daemon:
             self._check_names_free(self.configs)
             for cfg in self.configs:
                 self._start_line(cfg)
+            self.control = ControlServer(self, self.state_dir)
+            await self.control.start()
+            self.started_at = loop.time()
             log.info("wand: %d line(s) up", len(self.lines))
             notify(f"READY=1\nSTATUS={len(self.lines)} line(s) up")
             if ready is not None:
@@ -93,6 +100,8 @@ class Daemon:
             log.info("wand: stopping")
             notify("STOPPING=1")
         finally:
+            if self.control is not None:
+                self.control.close()
             for line in list(self.lines.values()):
                 self._stop_line(line)
             loop.remove_reader(self._timer.fileno())
@@ -143,20 +152,14 @@ class Daemon:
         self._armed = None
         now = self._loop.time()
         for line in list(self.lines.values()):
-            port = line.port
-            if port is None:
-                continue
-            deadline = port.deadline()
+            deadline = line.deadline()
             if deadline is not None and deadline <= now:
-                port.handle_timer(now)
-                line.service(now)
+                line.on_timer(now)
         self.rearm()
 
     def rearm(self) -> None:
         assert self._timer is not None
-        deadlines = [
-            d for d in (line.port.deadline() for line in self.lines.values() if line.port) if d is not None
-        ]
+        deadlines = [d for d in (line.deadline() for line in self.lines.values()) if d is not None]
         deadline = min(deadlines, default=None)
         if deadline != self._armed:
             self._timer.arm_at(deadline)
@@ -179,7 +182,8 @@ class Daemon:
             elif line.needs_restart(new[name]):
                 log.info("reload: %s changed, restarting the line", name)
                 self._stop_line(line)
-        added = [c for name, c in new.items() if name not in self.lines]
+        self.admin_stopped &= new.keys()
+        added = [c for name, c in new.items() if name not in self.lines and name not in self.admin_stopped]
         try:
             self._check_names_free(added)
         except InterfaceExistsError as exc:
@@ -201,6 +205,31 @@ class Daemon:
         self.rearm()
         log.info("reload: done, %d line(s)", len(self.lines))
 
+    # -- operator control (wanrouter start|stop|restart wanpipeN) ---------------
+    def device_config(self, name: str) -> DeviceConfig:
+        for cfg in self.configs:
+            if cfg.name == name:
+                return cfg
+        raise KeyError(name)
+
+    def stop_device(self, name: str) -> None:
+        self.device_config(name)
+        self.admin_stopped.add(name)
+        line = self.lines.get(name)
+        if line is not None:
+            self._stop_line(line)
+            self.rearm()
+
+    def start_device(self, name: str) -> None:
+        cfg = self.device_config(name)
+        self.admin_stopped.discard(name)
+        if name not in self.lines:
+            self._check_names_free([cfg])
+            self._start_line(cfg)
+
+    def uptime(self) -> float:
+        return self._loop.time() - self.started_at if self._loop is not None else 0.0
+
     def status(self) -> dict:
         return {name: line.status() for name, line in sorted(self.lines.items())}
 
@@ -210,17 +239,6 @@ class Daemon:
         tmp = self.state_dir / "status.json.tmp"
         tmp.write_text(json.dumps(self.status(), indent=2, default=str))
         tmp.replace(self.state_dir / "status.json")
-
-
-def default_state_dir() -> Path:
-    """/run/wand/<network namespace name>, or /run/wand/default in the host namespace."""
-    try:
-        out = subprocess.run(
-            ["ip", "netns", "identify", str(os.getpid())], capture_output=True, text=True, timeout=5
-        ).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        out = ""
-    return Path("/run/wand") / (out or "default")
 
 
 def run(config_paths: list[str], state_dir: Path | None = None) -> int:

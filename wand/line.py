@@ -77,11 +77,13 @@ class LineDriver:
         self.port: Port | None = None
         self.transport: LinkTransport | None = None
         self.channels: dict[int, Channel] = {}  # by DLCI
+        self.stopped_channels: set[str] = set()  # interfaces stopped by the operator
         self.tx_paused = False
         self._wire_backlog: deque[bytes] = deque()  # frames the serializer finished but the cable refused
         self._writer_armed = False
         self.link_up = False
         self.switch_drops = 0
+        self.rx_no_interface = 0
         self.errors = RateLimitedLog(log)
 
     # -- mailbox -------------------------------------------------------------
@@ -142,17 +144,42 @@ class LineDriver:
         log.info("%s: stopped", self.name)
 
     def _open_channel(self, icfg) -> None:  # noqa: ANN001 - InterfaceConfig
+        if icfg.name in self.stopped_channels:
+            return
         channel = Channel(self.name, icfg, self.netlink, self.cfg.line.tx_queue_len)
         channel.open()
-        self.channels[icfg.dlci] = channel
+        self.channels[icfg.channel] = channel
         self._resume_reading(channel)
+        if self.port is not None and self.port.running:  # a reopened channel picks up the PVC's state
+            channel.set_usable(self.port.engine.channel_usable(icfg.channel))
+
+    # -- per-channel control (wanrouter stop|start wanpipeN IFNAME) --------------
+    def _interface(self, ifname: str):  # noqa: ANN202 - InterfaceConfig
+        for icfg in self.cfg.interfaces:
+            if icfg.name == ifname:
+                return icfg
+        raise KeyError(ifname)
+
+    def stop_channel(self, ifname: str) -> None:
+        """Take one interface down; the PVC and every other channel carry on."""
+        icfg = self._interface(ifname)
+        channel = self.channels.get(icfg.channel)
+        if channel is not None:
+            self._close_channel(channel)
+        self.stopped_channels.add(ifname)
+
+    def start_channel(self, ifname: str) -> None:
+        icfg = self._interface(ifname)
+        self.stopped_channels.discard(ifname)
+        if icfg.channel not in self.channels:
+            self._open_channel(icfg)
 
     def _close_channel(self, channel: Channel) -> None:
         if channel.reading:
             self.loop.remove_reader(channel.fd)
             channel.reading = False
         channel.close()
-        self.channels.pop(channel.dlci, None)
+        self.channels.pop(channel.number, None)
 
     def _resume_reading(self, channel: Channel) -> None:
         if not channel.reading and channel.fd >= 0:
@@ -173,8 +200,8 @@ class LineDriver:
         """Apply DLCI/interface changes without disturbing the unchanged ones."""
         old_dlcis = {d.dlci: d for d in self.cfg.protocol.dlcis}
         new_dlcis = {d.dlci: d for d in new.protocol.dlcis}
-        old_ifs = {i.dlci: i for i in self.cfg.interfaces}
-        new_ifs = {i.dlci: i for i in new.interfaces}
+        old_ifs = {i.channel: i for i in self.cfg.interfaces}
+        new_ifs = {i.channel: i for i in new.interfaces}
         for dlci, icfg in old_ifs.items():
             if new_ifs.get(dlci) != icfg or new_dlcis.get(dlci) != old_dlcis.get(dlci):
                 self._close_channel(self.channels[dlci])
@@ -203,7 +230,7 @@ class LineDriver:
         if port is None:
             return
         now = self.loop.time()
-        fd, dlci = channel.fd, channel.dlci
+        fd, number = channel.fd, channel.number
         tap = channel.is_tap
         for _ in range(BATCH):
             if port.tx_space <= 0 or self._wire_backlog:
@@ -224,7 +251,7 @@ class LineDriver:
                 else:
                     channel.counters.tx_not_ip += 1
                     continue
-            port.submit(dlci, packet, proto, now)
+            port.submit(number, packet, proto, now)
         self.service(now)
 
     def _on_line_readable(self) -> None:
@@ -232,7 +259,7 @@ class LineDriver:
         if port is None or transport is None:
             return
         now = self.loop.time()
-        for frame in transport.recv_batch(BATCH):
+        for frame in transport.recv_batch(BATCH, now):
             port.line_input(frame, now)
         self.service(now)
 
@@ -247,6 +274,26 @@ class LineDriver:
             self.loop.remove_writer(self.transport.fileno())
         self._writer_armed = False
         self.service(self.loop.time())
+
+    # -- timers ------------------------------------------------------------------
+    def deadline(self) -> float | None:
+        """The earliest of the port's (engine, serializer) and the cable's upkeep deadlines."""
+        if self.port is None or self.transport is None:
+            return None
+        deadlines = [d for d in (self.port.deadline(), self.transport.deadline()) if d is not None]
+        return min(deadlines, default=None)
+
+    def on_timer(self, now: float) -> None:
+        port, transport = self.port, self.transport
+        if port is None or transport is None:
+            return
+        cable = transport.deadline()
+        if cable is not None and cable <= now:
+            transport.maintain(now)
+        port_deadline = port.deadline()
+        if port_deadline is not None and port_deadline <= now:
+            port.handle_timer(now)
+        self.service(now)
 
     def _pause_tx(self) -> None:
         if self.tx_paused:
@@ -301,16 +348,17 @@ class LineDriver:
                     return
                 self.switch_drops += 1
                 return
+        self.rx_no_interface += 1  # neither switched nor an interface (stopped by the operator)
 
     def _handle_events(self, port: Port, now: float) -> None:
         while port.events:
             event = port.events.popleft()
             if isinstance(event, PvcStatusChanged):
-                channel = self.channels.get(event.dlci)
+                channel = self.channels.get(event.channel)
                 log.info(
                     "%s: DLCI %d%s: PVC %s%s",
                     self.name,
-                    event.dlci,
+                    event.channel,
                     f" ({channel.name})" if channel else "",
                     event.state.value,
                     "" if event.usable else " (not usable)",
@@ -336,10 +384,12 @@ class LineDriver:
         status["device"] = self.name
         status["transport"] = self.transport.describe() if self.transport else None
         status["channels"] = {
-            ch.name: {"dlci": ch.dlci, "usable": ch.usable, **vars(ch.counters)}
+            ch.name: {"channel": ch.number, "usable": ch.usable, **vars(ch.counters)}
             for ch in self.channels.values()
         }
         status["switch_drops"] = self.switch_drops
+        status["rx_no_interface"] = self.rx_no_interface
+        status["stopped_channels"] = sorted(self.stopped_channels)
         return status
 
 

@@ -262,6 +262,8 @@ class FrameRelayEngine:
         ch = self._channels.get(dlci)
         return ch is not None and ch.usable
 
+    channel_usable = pvc_usable  # the protocol-neutral name the driver uses
+
     @property
     def link_up(self) -> bool:
         return self._link.link_up

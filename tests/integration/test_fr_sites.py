@@ -136,16 +136,34 @@ def test_garbage_from_the_line_is_dropped_and_daemon_keeps_serving(back_to_back,
     import socket
 
     a, b = back_to_back
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    # Replace site B with a stand-in that sends junk down the cable. A's end of the
+    # cable re-attaches to whoever is at the far path (its upkeep, about 1 s).
+    b.stop()
+    far = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    far.bind(str(tmp_path / "b.sock"))
+
+    def attached() -> bool:
+        try:
+            far.connect(str(tmp_path / "a.sock"))
+        except OSError:
+            return False
+        return True
+
+    assert wait_until(attached, 10)
     junk = [b"", b"\x00", b"\xff" * 3, os.urandom(40), b"\x04\x01\x03\xcc" + os.urandom(30), os.urandom(3000)]
     for frame in junk * 20:
-        s.sendto(frame, str(tmp_path / "a.sock"))
-    s.close()
-    assert ping(a, "10.0.0.2") == (3, 3)
+        far.send(frame)
+    far.close()
+    os.unlink(tmp_path / "b.sock")
     assert a.proc.poll() is None
     counters = a.status()["wanpipe1"]["counters"]
     # every junk datagram is accounted for: bad FCS (or too short to have one)
     assert counters["rx_crc_errors"] >= len(junk) * 20 - 20
+    # the real site B comes back, and A picks it up
+    b.start()
+    assert a.wait_carrier("wp1_fr16", timeout=30), a.log_text()
+    assert b.wait_carrier("wp1_fr16", timeout=30), b.log_text()  # a restarted DCE needs one in-sequence poll
+    assert ping(a, "10.0.0.2") == (3, 3)
 
 
 @pytest.mark.parametrize("signalling", ["q933", "cisco", "none"])

@@ -76,7 +76,7 @@ def test_site_a_loads_into_the_full_model() -> None:
         interfaces=(
             InterfaceConfig(
                 name="wp1_fr16",
-                dlci=16,
+                channel=16,
                 mode=ChannelMode.IP,
                 address="10.0.0.1",
                 peer="10.0.0.2",
@@ -116,7 +116,7 @@ def test_switched_sites_reach_the_carrier() -> None:
     assert site_a.protocol.station == site_b.protocol.station == "cpe"
     assert [d.dlci for d in site_b.protocol.dlcis] == [17]
     (iface,) = site_b.interfaces
-    assert (iface.name, iface.dlci, iface.address, iface.peer) == ("wp1_fr17", 17, "10.0.0.2", "10.0.0.1")
+    assert (iface.name, iface.channel, iface.address, iface.peer) == ("wp1_fr17", 17, "10.0.0.2", "10.0.0.1")
     assert iface.routes[0].dst == "192.168.1.0/24"
     assert site_b.transport.local == "/run/wand/lab/siteB-wanpipe1.sock"
     assert site_b.transport.remote == "/run/wand/lab/carrier-wanpipe2.sock"

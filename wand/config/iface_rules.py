@@ -123,7 +123,7 @@ def _interface(entry: Section, name: str | None, dlci: int | None) -> InterfaceC
         return None
     return InterfaceConfig(
         name=name,
-        dlci=dlci,
+        channel=dlci,
         mode=MODES[mode],
         address=address,
         peer=peer,

@@ -23,7 +23,7 @@ class RouteConfig:
 @dataclass(frozen=True)
 class InterfaceConfig:
     name: str  # e.g. wp1_fr16
-    dlci: int
+    channel: int  # the DLCI on Frame Relay; 0 on single-channel lines (Cisco HDLC, PPP)
     mode: ChannelMode = ChannelMode.IP  # IP -> TUN, BRIDGE -> TAP
     address: str | None = None  # IPv4 address of this end
     peer: str | None = None  # point-to-point peer address
@@ -60,3 +60,9 @@ class DeviceConfig:
     interfaces: tuple[InterfaceConfig, ...] = ()
     switch: tuple[SwitchConfig, ...] = ()
     source: str = field(default="", compare=False)  # file it was loaded from
+
+    @property
+    def protocol_name(self) -> str:
+        return {"FrameRelayConfig": "frame_relay"}.get(
+            type(self.protocol).__name__, type(self.protocol).__name__
+        )

@@ -158,7 +158,7 @@ def _bind_channels(
     A declared DLCI that nothing uses stays IP: the LMI still reports it, and
     frames arriving on it are counted and dropped.
     """
-    by_dlci = {iface.dlci: iface for iface in interfaces}
+    by_dlci = {iface.channel: iface for iface in interfaces}
     switched = {entry.dlci for entry in switch}
     dlcis = []
     for dlci in config.dlcis:
