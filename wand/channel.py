@@ -35,9 +35,7 @@ class Channel:
         self.number = cfg.channel
         self.is_tap = cfg.mode is ChannelMode.BRIDGE
         self.netlink = netlink
-        # The kernel queue in front of us adds to the line's own tx queue; keeping it
-        # as short as the line's bounds latency under load (tc qdiscs still work).
-        self.txqueuelen = txqueuelen
+        self.txqueuelen = txqueuelen  # the kernel queue in front of the TUN (see LineDriver)
         self.fd = -1
         self.usable = False
         self.reading = False  # is the TUN fd registered with the event loop?
@@ -60,12 +58,26 @@ class Channel:
             self.close()
             raise
         log.info(
-            "%s: %s: created (%s, DLCI %d)",
+            "%s: %s: created (%s, channel %d)",
             self.device,
             self.name,
             "TAP" if self.is_tap else "TUN",
             self.number,
         )
+
+    def assign_address(self, address: str, prefix: int) -> None:
+        """The peer gave us our address (SLARP, IPCP): put it on the interface."""
+        try:
+            self.netlink.configure(
+                self.name,
+                mtu=self.cfg.mtu,
+                address=address,
+                prefix=prefix,
+                peer=self.cfg.peer,
+                txqueuelen=None,
+            )
+        except OSError as exc:
+            log.warning("%s: %s: address %s/%d: %s", self.device, self.name, address, prefix, exc)
 
     def set_usable(self, usable: bool) -> None:
         if usable == self.usable or self.fd < 0:

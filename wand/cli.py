@@ -26,7 +26,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         return 1
     for cfg in configs:
         names = ", ".join(i.name for i in cfg.interfaces) or "no interfaces"
-        print(f"{cfg.source}: {cfg.name} OK ({cfg.line.kind}, {cfg.protocol.station}, {names})")
+        print(f"{cfg.source}: {cfg.name} OK ({cfg.line.kind}, {cfg.protocol_name}, {names})")
     return 0
 
 

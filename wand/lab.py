@@ -33,6 +33,9 @@ CARRIER = "carrier"
 LAN = {"siteA": "192.168.1.1/24", "siteB": "192.168.2.1/24"}
 WAN = {"siteA": "10.0.0.1", "siteB": "10.0.0.2"}
 UP_TIMEOUT = 40.0
+# bytes in front of each IP packet: FR address + control + NLPID; Cisco HDLC address,
+# control, ethertype; PPP FF 03 + protocol (no ACFC/PFC by default)
+HEADER_BYTES = {"frame_relay": 4, "chdlc": 4, "ppp": 4}
 
 
 def default_config_dir() -> Path:
@@ -59,8 +62,13 @@ def parse_line(spec: str) -> dict:
     raise ValueError(f"bad --line {spec!r}: use t1, e1, serial:RATE or serial:unlimited")
 
 
-def _site_configs(config_dir: Path, switch: bool) -> dict[str, list[Path]]:
-    root = config_dir / "switched" if switch else config_dir
+PROTOCOL_DIRS = {"fr": "", "chdlc": "chdlc", "ppp": "ppp"}
+
+
+def _site_configs(config_dir: Path, switch: bool, protocol: str = "fr") -> dict[str, list[Path]]:
+    if switch and protocol != "fr":
+        raise ValueError("--switch is a Frame Relay switch: use it with --protocol fr")
+    root = config_dir / "switched" if switch else config_dir / PROTOCOL_DIRS[protocol]
     names = [*SITES, CARRIER] if switch else list(SITES)
     found = {ns: sorted((root / ns).glob("wanpipe*.yaml")) for ns in names}
     missing = [ns for ns, files in found.items() if not files]
@@ -90,12 +98,14 @@ def _namespaces() -> list[str]:
     return [*SITES, CARRIER]
 
 
-def up(config_dir: Path, line_spec: str | None, switch: bool, verbose: bool = False) -> dict[str, list[str]]:
+def up(
+    config_dir: Path, line_spec: str | None, switch: bool, verbose: bool = False, protocol: str = "fr"
+) -> dict[str, list[str]]:
     present = [ns for ns in _namespaces() if netns.exists(ns)]
     if present:
         raise RuntimeError(f"lab already up (namespaces {', '.join(present)}); run `wand lab down` first")
     line = parse_line(line_spec) if line_spec else None
-    configs = _site_configs(config_dir, switch)
+    configs = _site_configs(config_dir, switch, protocol)
     STATE_DIR.mkdir(parents=True, exist_ok=True)
     started: dict[str, list[str]] = {}
     try:
@@ -184,13 +194,16 @@ def iperf3(client_ns: str, server_ns: str, server_ip: str, seconds: int) -> dict
         server.wait()
 
 
-def demo(config_dir: Path, line_spec: str | None, switch: bool, seconds: int) -> int:
-    started = up(config_dir, line_spec, switch)
+def demo(config_dir: Path, line_spec: str | None, switch: bool, seconds: int, protocol: str = "fr") -> int:
+    started = up(config_dir, line_spec, switch, protocol=protocol)
     try:
         from wand.config import load_device
 
         line = load_device(started["siteA"][0]).line
-        print(f"lab up: {line.kind} line, {'via carrier switch' if switch else 'back to back'}")
+        cfg = load_device(started["siteA"][0])
+        print(
+            f"lab up: {cfg.protocol_name} on a {line.kind} line, {'via carrier switch' if switch else 'back to back'}"
+        )
         ok = True
         for src_ns, dst_ns in (("siteA", "siteB"), ("siteB", "siteA")):
             src, dst = LAN[src_ns].split("/")[0], LAN[dst_ns].split("/")[0]
@@ -201,7 +214,7 @@ def demo(config_dir: Path, line_spec: str | None, switch: bool, seconds: int) ->
         received_bps = result["end"]["sum_received"]["bits_per_second"]
         print(f"iperf3 siteA -> siteB, {seconds}s: {received_bps / 1e6:.3f} Mb/s goodput")
         if line.bit_rate is not None:
-            theory = tcp_goodput(line.bit_rate)
+            theory = tcp_goodput(line.bit_rate, header=HEADER_BYTES[cfg.protocol_name])
             print(
                 f"  line {line.bit_rate / 1e6:.3f} Mb/s, theoretical TCP goodput {theory / 1e6:.3f} Mb/s, "
                 f"ratio {received_bps / theory:.3f}"
@@ -217,7 +230,7 @@ def add_lab_parser(sub: argparse._SubParsersAction) -> None:
     lab_sub = lab.add_subparsers(dest="lab_command", required=True)
     for name, help_text in (("up", "build the lab"), ("demo", "up, ping, iperf3, down")):
         p = lab_sub.add_parser(name, help=help_text)
-        p.add_argument("--protocol", choices=["fr"], default="fr")
+        p.add_argument("--protocol", choices=sorted(PROTOCOL_DIRS), default="fr")
         p.add_argument("--line", help="t1 (default), e1, serial:RATE or serial:unlimited")
         p.add_argument("--switch", action="store_true", help="route the PVC through a carrier FR switch")
         p.add_argument("--config-dir", type=Path, default=None)
@@ -236,12 +249,12 @@ def main(args: argparse.Namespace) -> int:
     config_dir = args.config_dir or default_config_dir()
     try:
         if args.lab_command == "up":
-            started = up(config_dir, args.line, args.switch, args.verbose)
+            started = up(config_dir, args.line, args.switch, args.verbose, args.protocol)
             for ns, files in started.items():
                 print(f"{ns}: wand running with {' '.join(files)}")
             print("lab up; try: ip netns exec siteA ping -I 192.168.1.1 192.168.2.1")
             return 0
-        return demo(config_dir, args.line, args.switch, args.seconds)
+        return demo(config_dir, args.line, args.switch, args.seconds, args.protocol)
     except (RuntimeError, FileNotFoundError, ValueError) as exc:
         print(f"wand lab: {exc}", file=sys.stderr)
         return 1

@@ -38,8 +38,17 @@ from firmware_emu.adapter import (
     StartPort,
     StopPort,
 )
-from firmware_emu.fr.engine import Proto
-from firmware_emu.fr.events import LinkDown, LinkUp, PeerAddressLearned, ProtocolErrorSeen, PvcStatusChanged
+from firmware_emu.events import (
+    ChannelStatusChanged,
+    LinkDown,
+    LinkUp,
+    LocalAddressAssigned,
+    PeerAddressLearned,
+    ProtocolErrorSeen,
+)
+from firmware_emu.fr.config import DlciConfig, FrameRelayConfig
+from firmware_emu.fr.events import PvcStatusChanged
+from firmware_emu.payload import Proto
 from wand.channel import Channel
 from wand.config.model import DeviceConfig
 from wand.netlink_worker import NetlinkWorker
@@ -49,6 +58,7 @@ from wand.transport import LinkTransport, make_transport
 log = logging.getLogger("wand.line")
 BATCH = 64
 MAX_PACKET = 65535
+UNPACED_QUEUE_LEN = 500  # the kernel's default txqueuelen for a TUN
 
 
 class MailboxError(RuntimeError):
@@ -111,13 +121,12 @@ class LineDriver:
             self.stop(now)
             raise
         log.info(
-            "%s: started on %s port %d: %s, %s %s, %s",
+            "%s: started on %s port %d: %s, %s, %s",
             self.name,
             cfg.adapter,
             cfg.port,
             _describe_line(cfg),
-            cfg.protocol.station,
-            cfg.protocol.signalling,
+            _describe_protocol(cfg),
             self.transport.describe(),
         )
         self.service(now)
@@ -146,12 +155,23 @@ class LineDriver:
     def _open_channel(self, icfg) -> None:  # noqa: ANN001 - InterfaceConfig
         if icfg.name in self.stopped_channels:
             return
-        channel = Channel(self.name, icfg, self.netlink, self.cfg.line.tx_queue_len)
+        channel = Channel(self.name, icfg, self.netlink, self._interface_queue_len())
         channel.open()
         self.channels[icfg.channel] = channel
         self._resume_reading(channel)
         if self.port is not None and self.port.running:  # a reopened channel picks up the PVC's state
             channel.set_usable(self.port.engine.channel_usable(icfg.channel))
+
+    def _interface_queue_len(self) -> int:
+        """The kernel queue in front of each TUN.
+
+        On a paced line it is as short as the line's own tx queue, so latency under
+        load stays bounded (tc qdiscs attach there too). An unpaced line has no
+        serialization delay to bound, and TCP hands the TUN whole GSO bursts of up
+        to ~44 packets at once: a short queue would drop a quarter of them.
+        """
+        line = self.cfg.line
+        return line.tx_queue_len if line.bit_rate is not None else max(line.tx_queue_len, UNPACED_QUEUE_LEN)
 
     # -- per-channel control (wanrouter stop|start wanpipeN IFNAME) --------------
     def _interface(self, ifname: str):  # noqa: ANN202 - InterfaceConfig
@@ -192,14 +212,17 @@ class LineDriver:
         old = self.cfg
 
         def core(c: DeviceConfig) -> DeviceConfig:
-            return replace(c, interfaces=(), switch=(), protocol=replace(c.protocol, dlcis=()), source="")
+            protocol = (
+                replace(c.protocol, dlcis=()) if isinstance(c.protocol, FrameRelayConfig) else c.protocol
+            )
+            return replace(c, interfaces=(), switch=(), protocol=protocol, source="")
 
         return core(old) != core(new)
 
     def update_channels(self, new: DeviceConfig, now: float) -> None:
         """Apply DLCI/interface changes without disturbing the unchanged ones."""
-        old_dlcis = {d.dlci: d for d in self.cfg.protocol.dlcis}
-        new_dlcis = {d.dlci: d for d in new.protocol.dlcis}
+        old_dlcis = _declared_channels(self.cfg)
+        new_dlcis = _declared_channels(new)
         old_ifs = {i.channel: i for i in self.cfg.interfaces}
         new_ifs = {i.channel: i for i in new.interfaces}
         for dlci, icfg in old_ifs.items():
@@ -220,7 +243,7 @@ class LineDriver:
         self.service(now)
 
     def set_switched_active(self, dlci: int, active: bool, now: float) -> None:
-        if self.port is not None and any(d.dlci == dlci for d in self.cfg.protocol.dlcis):
+        if self.port is not None and dlci in _declared_channels(self.cfg):
             self._mailbox(SetChannelActive(self.cfg.port, dlci, active), now)
             self.service(now)
 
@@ -234,8 +257,10 @@ class LineDriver:
         tap = channel.is_tap
         for _ in range(BATCH):
             if port.tx_space <= 0 or self._wire_backlog:
-                self._pause_tx()
-                break
+                self._send_due(now)  # an unpaced line frees its queue at once
+                if port.tx_space <= 0 or self._wire_backlog:
+                    self._pause_tx()
+                    break
             try:
                 packet = os.read(fd, MAX_PACKET)
             except (BlockingIOError, InterruptedError):
@@ -308,14 +333,7 @@ class LineDriver:
         port, transport = self.port, self.transport
         if port is None or transport is None:
             return
-        backlog = self._wire_backlog
-        backlog.extend(port.line_output(now))
-        send = transport.send
-        while backlog:
-            if not send(backlog[0]):  # the cable pushes back: keep the frame, wait until writable
-                self._wait_writable()
-                break
-            backlog.popleft()
+        self._send_due(now)
         rx = port.rx
         while rx:
             delivery = rx.popleft()
@@ -332,11 +350,23 @@ class LineDriver:
                 self._switch(delivery, now)
         if port.events:
             self._handle_events(port, now)
-        if self.tx_paused and port.tx_space > 0 and not backlog:
+        if self.tx_paused and port.tx_space > 0 and not self._wire_backlog:
             self.tx_paused = False
             for channel in self.channels.values():
                 self._resume_reading(channel)
         self.rearm()
+
+    def _send_due(self, now: float) -> None:
+        """Put every frame the serializer has finished on the cable, in order."""
+        assert self.port is not None and self.transport is not None
+        backlog = self._wire_backlog
+        backlog.extend(self.port.line_output(now))
+        send = self.transport.send
+        while backlog:
+            if not send(backlog[0]):  # the cable pushes back: keep the frame, wait until writable
+                self._wait_writable()
+                break
+            backlog.popleft()
 
     def _switch(self, delivery, now: float) -> None:  # noqa: ANN001 - Delivery
         for entry in self.cfg.switch:
@@ -353,14 +383,14 @@ class LineDriver:
     def _handle_events(self, port: Port, now: float) -> None:
         while port.events:
             event = port.events.popleft()
-            if isinstance(event, PvcStatusChanged):
+            if isinstance(event, PvcStatusChanged | ChannelStatusChanged):
                 channel = self.channels.get(event.channel)
                 log.info(
-                    "%s: DLCI %d%s: PVC %s%s",
+                    "%s: %s%s: %s%s",
                     self.name,
-                    event.channel,
+                    self._channel_label(event.channel),
                     f" ({channel.name})" if channel else "",
-                    event.state.value,
+                    f"PVC {event.state}" if isinstance(event, PvcStatusChanged) else event.state,
                     "" if event.usable else " (not usable)",
                 )
                 if channel is not None:
@@ -373,9 +403,18 @@ class LineDriver:
                     log.warning("%s: link down: %s", self.name, event.reason)
                 self.on_link_change(self)
             elif isinstance(event, PeerAddressLearned):
-                log.info("%s: DLCI %d: Inverse ARP: peer is %s", self.name, event.channel, event.address)
+                label = self._channel_label(event.channel)
+                log.info("%s: %s: peer address learned: %s", self.name, label, event.address)
+            elif isinstance(event, LocalAddressAssigned):
+                channel = self.channels.get(event.channel)
+                log.info("%s: address %s/%d assigned by the peer", self.name, event.address, event.prefix)
+                if channel is not None:
+                    channel.assign_address(event.address, event.prefix)
             elif isinstance(event, ProtocolErrorSeen):
                 self.errors.warning(event.counter, "%s: %s: %s", self.name, event.counter, event.detail)
+
+    def _channel_label(self, number: int) -> str:
+        return f"DLCI {number}" if self.cfg.protocol_name == "frame_relay" else f"channel {number}"
 
     def status(self) -> dict:
         if self.port is None:
@@ -396,3 +435,21 @@ class LineDriver:
 def _describe_line(cfg: DeviceConfig) -> str:
     rate = cfg.line.bit_rate
     return f"{cfg.line.kind} {'unpaced' if rate is None else f'{rate} b/s'}"
+
+
+def _describe_protocol(cfg: DeviceConfig) -> str:
+    protocol = cfg.protocol
+    if isinstance(protocol, FrameRelayConfig):
+        return f"frame relay {protocol.station} {protocol.signalling}"
+    return cfg.protocol_name
+
+
+def _declared_channels(cfg: DeviceConfig) -> dict[int, DlciConfig]:
+    """The channels a line declares in its protocol section (Frame Relay's PVCs).
+
+    Single-channel protocols have none: their one channel exists with the line,
+    so a change there restarts the line (needs_restart) rather than a channel.
+    """
+    if isinstance(cfg.protocol, FrameRelayConfig):
+        return {d.dlci: d for d in cfg.protocol.dlcis}
+    return {}

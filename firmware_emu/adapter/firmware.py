@@ -35,16 +35,33 @@ def _frame_relay(config: Any, now: float) -> ProtocolEngine:
     return FrameRelayEngine(config, now)
 
 
-# firmware name -> (engine factory, version). LoadFirmware looks names up here.
+def _cisco_hdlc(config: Any, now: float) -> ProtocolEngine:
+    from firmware_emu.chdlc.engine import ChdlcEngine
+
+    return ChdlcEngine(config, now)
+
+
+def _ppp(config: Any, now: float) -> ProtocolEngine:
+    from firmware_emu.ppp.engine import PppEngine
+
+    return PppEngine(config, now)
+
+
+# firmware name -> (engine factory, version)
 FIRMWARE: dict[str, tuple[EngineFactory, str]] = {
     "frame_relay": (_frame_relay, "1.0"),
+    "chdlc": (_cisco_hdlc, "1.0"),
+    "ppp": (_ppp, "1.0"),
 }
+
+# protocol config class name -> firmware name (by name, so that importing this
+# module does not import every protocol package)
+_FIRMWARE_BY_CONFIG = {"FrameRelayConfig": "frame_relay", "ChdlcConfig": "chdlc", "PppConfig": "ppp"}
 
 
 def firmware_for(config: Any) -> str:
     """The firmware name that runs a protocol config."""
-    from firmware_emu.fr.config import FrameRelayConfig
-
-    if isinstance(config, FrameRelayConfig):
-        return "frame_relay"
-    raise TypeError(f"no firmware for protocol config {type(config).__name__}")
+    try:
+        return _FIRMWARE_BY_CONFIG[type(config).__name__]
+    except KeyError:
+        raise TypeError(f"no firmware for protocol config {type(config).__name__}") from None

@@ -80,8 +80,7 @@ def validate_config(cfg: PppConfig) -> None:
     for name, secret in cfg.secrets:
         if len(name.encode()) > 255 or len(secret.encode()) > 255:
             raise LocalProtocolError(f"secret for {name[:20]!r}: name and secret are at most 255 octets")
-    if cfg.username is not None and cfg.password is not None:
-        if len(cfg.username.encode()) > 255 or len(cfg.password.encode()) > 255:
-            raise LocalProtocolError("username and password are at most 255 octets (PAP)")
+    if len((cfg.username or "").encode()) > 255 or len((cfg.password or "").encode()) > 255:
+        raise LocalProtocolError("username and password are at most 255 octets (PAP)")
     if cfg.framing not in ("sync", "async"):
         raise LocalProtocolError(f"framing must be sync or async, not {cfg.framing!r}")

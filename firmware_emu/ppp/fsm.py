@@ -46,7 +46,15 @@ from dataclasses import dataclass, field
 from typing import Final, NamedTuple
 
 from firmware_emu.errors import LocalProtocolError, RemoteProtocolError
-from firmware_emu.ppp.packet import Code, Option, Packet, build_options, build_packet, parse_options, parse_packet
+from firmware_emu.ppp.packet import (
+    Code,
+    Option,
+    Packet,
+    build_options,
+    build_packet,
+    parse_options,
+    parse_packet,
+)
 
 __all__ = [
     "TABLE",
@@ -419,11 +427,11 @@ class Automaton:
             catastrophic = self.handler.code_rejected(packet.data[0])
             self.fire(Event.RXJ_MINUS if catastrophic else Event.RXJ_PLUS, now, packet)
         elif self.handler.knows_code(code):
-            event = self.handler.extra_code(packet, self.state is State.OPENED)
-            if event is None:
+            extra = self.handler.extra_code(packet, self.state is State.OPENED)
+            if extra is None:
                 self.counters.discarded += 1
             else:
-                self.fire(event, now, packet)
+                self.fire(extra, now, packet)
         else:
             self.fire(Event.RUC, now, packet)
 

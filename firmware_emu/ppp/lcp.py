@@ -172,6 +172,7 @@ class Lcp(OptionHandler):
 
     def reset(self) -> None:
         cfg = self._cfg
+        self.keepalive.enabled = cfg.echo_interval > 0  # a new negotiation may meet a new peer
         self.want = LcpValues(
             mru=cfg.mru,
             accm=cfg.accm if self._async else DEFAULT_ACCM,

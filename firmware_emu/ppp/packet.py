@@ -6,8 +6,8 @@ A PPP frame as the engine sees it (FCS already checked and stripped) is::
 
 where the address and control octets may be absent (ACFC) and a protocol
 number whose high octet is 0 may be sent as one octet (PFC). Both forms are
-unambiguous on receive: a protocol field never starts with 0xFF (its first
-octet is even), and a one-octet field is the only one whose first octet is odd.
+unambiguous on receive: a leading 0xFF is always the Address (RFC 1662 3.2),
+and a one-octet protocol field is the only one whose first octet is odd.
 
 LCP, the NCPs and the authentication protocols all carry packets of the form
 ``code identifier length data``; octets past ``length`` are padding. The
@@ -133,6 +133,9 @@ def split_frame(frame: bytes) -> tuple[int, int]:
     """(protocol, offset of the information field) of a received frame."""
     off = 2 if frame[:2] == ADDRESS_CONTROL else 0
     n = len(frame)
+    if not off and n and frame[0] == 0xFF:
+        # 0xFF first is the Address octet (RFC 1662 3.2), never a protocol: Control must follow.
+        raise RemoteProtocolError("address 0xFF without control 0x03")
     if off >= n:
         raise RemoteProtocolError(f"frame of {n} octets has no protocol field")
     first = frame[off]

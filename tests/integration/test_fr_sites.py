@@ -187,5 +187,5 @@ def test_bridge_mode_carries_ethernet_over_tap(site_pair):
 
 def test_inverse_arp_learns_the_peer_address(site_pair):
     a, b = site_pair(dlci_extra={"inarp": True})
-    assert wait_until(lambda: "Inverse ARP: peer is 10.0.0.2" in a.log_text()), a.log_text()
-    assert wait_until(lambda: "Inverse ARP: peer is 10.0.0.1" in b.log_text()), b.log_text()
+    assert wait_until(lambda: "DLCI 16: peer address learned: 10.0.0.2" in a.log_text()), a.log_text()
+    assert wait_until(lambda: "DLCI 16: peer address learned: 10.0.0.1" in b.log_text()), b.log_text()

@@ -14,6 +14,7 @@ import pytest
 
 from wand.config.model import TransportConfig
 from wand.transport import (
+    RECONNECT_FIRST,
     RECONNECT_INTERVAL,
     REFRESH_IDLE,
     LinkTransport,
@@ -289,11 +290,11 @@ def test_unix_peer_absent_at_start_then_attaches(tmp_path: Path) -> None:
         try:
             assert b.connected
             assert b.send(b"b->a")  # a is unconnected, so it accepts b already
-            assert a.recv_batch(now=T0 + 0.1) == [b"b->a"]
             a.maintain(T0 + 0.2)  # not due yet
             assert not a.connected
             a.maintain(T0 + RECONNECT_INTERVAL)
             assert a.connected and a.describe() == f"unix {a_path} -> {b_path}"
+            assert a.recv_batch(now=T0 + RECONNECT_INTERVAL) == [b"b->a"]  # attaching lost nothing
             assert a.send(b"a->b")
             assert b.recv_batch() == [b"a->b"]
         finally:
@@ -302,7 +303,43 @@ def test_unix_peer_absent_at_start_then_attaches(tmp_path: Path) -> None:
         a.close()
 
 
-def test_unix_restart_survivor_sends_first(
+def test_unix_send_attaches_soon_after_the_peer_appears(tmp_path: Path) -> None:
+    """The start-up race: our first frames precede the far end's bind; later ones are not lost."""
+    a_path, b_path = str(tmp_path / "a"), str(tmp_path / "b")
+    a = UnixDatagramTransport(a_path, b_path)
+    b: UnixDatagramTransport | None = None
+    try:
+        assert a.send(b"too early")
+        b = UnixDatagramTransport(b_path, a_path)
+        time.sleep(10 * RECONNECT_FIRST)  # past send()'s first back-off, far less than maintain's interval
+        assert a.send(b"in time")  # ENOTCONN, re-connects, and the frame goes out after all
+        assert b.recv_batch() == [b"in time"]
+        assert (a.counters.tx_peer_absent, a.counters.tx_frames) == (1, 1)
+        assert a.connected
+    finally:
+        a.close()
+        if b is not None:
+            b.close()
+
+
+def test_unix_send_reconnect_attempts_are_rate_limited(tmp_path: Path) -> None:
+    a = UnixDatagramTransport(str(tmp_path / "a"), str(tmp_path / "b"))
+    try:
+        start = time.monotonic()
+        assert all(a.send(b"x") for _ in range(BURST))
+        elapsed = time.monotonic() - start
+        assert a.counters.tx_peer_absent == BURST
+        # Back-off from RECONNECT_FIRST, doubling up to RECONNECT_INTERVAL: a
+        # handful of connect() attempts, not one per frame.
+        print(
+            f"\n{BURST} sends to an absent peer in {elapsed * 1e3:.0f} ms: {a.counters.connect_failures} connects"
+        )
+        assert a.counters.connect_failures < 50
+    finally:
+        a.close()
+
+
+def test_unix_restart_survivor_sends_first_loses_nothing(
     pair: tuple[UnixDatagramTransport, UnixDatagramTransport],
 ) -> None:
     a, b = pair
@@ -312,13 +349,35 @@ def test_unix_restart_survivor_sends_first(
     try:
         # a is still connected to the dead b, so b2 cannot attach to it yet.
         assert not b2.connected
-        assert a.send(b"lost")  # ECONNREFUSED from the dead peer: dropped, a re-targets at once
-        assert a.counters.tx_peer_absent == 1
+        # ECONNREFUSED from the dead peer: a re-targets at once and the frame goes to b2.
+        assert a.send(b"a->b2")
+        assert a.connected and a.counters.tx_peer_absent == 0
+        assert b2.recv_batch() == [b"a->b2"]
+        assert b2.send(b"b2->a")  # ENOTCONN: re-connects (a now points at it) and sends
+        assert b2.connected and b2.counters.tx_peer_absent == 0
+        assert a.recv_batch() == [b"b2->a"]
+    finally:
+        b2.close()
+
+
+def test_unix_far_end_down_then_back(
+    pair: tuple[UnixDatagramTransport, UnixDatagramTransport],
+) -> None:
+    """While the far end is down, frames are dropped (taken, counted); once it is back, they flow."""
+    a, b = pair
+    b_path, a_path = b.local_path, a.local_path
+    b.close()  # down, and its socket file gone
+    assert a.send(b"into the void")  # ECONNREFUSED; the re-connect finds nothing (ENOENT)
+    assert a.send(b"again")  # ENOTCONN
+    assert (a.counters.tx_peer_absent, a.counters.tx_frames, a.counters.tx_would_block) == (2, 0, 0)
+    assert not a.connected
+    b2 = UnixDatagramTransport(b_path, a_path)  # a has let go of the dead b: b2 attaches at once
+    try:
+        assert b2.connected
+        a.maintain(T0 + 5)  # a's upkeep (or a later send) attaches a as well
         assert a.connected
         assert a.send(b"a->b2")
         assert b2.recv_batch() == [b"a->b2"]
-        assert b2.send(b"lost too")  # still unconnected: dropped, re-connects (a now points at it)
-        assert b2.counters.tx_peer_absent == 1 and b2.connected
         assert b2.send(b"b2->a")
         assert a.recv_batch() == [b"b2->a"]
     finally:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
+from firmware_emu.fr.config import FrameRelayConfig
 from wand.config.errors import ConfigError
 from wand.config.model import DeviceConfig
 from wand.config.rules import PORTS_PER_ADAPTER
@@ -120,7 +121,17 @@ def _check_switch_targets(
                         device.error(path, f"no device {entry.to_device} in this set (loaded: {loaded})")
                     )
                 continue
-            if entry.to_dlci not in {dlci.dlci for dlci in target.config.protocol.dlcis}:
+            protocol = target.config.protocol
+            if not isinstance(protocol, FrameRelayConfig):
+                errors.append(
+                    device.error(
+                        path,
+                        f"{entry.to_device} runs {target.config.protocol_name}, not frame_relay: "
+                        f"only Frame Relay DLCIs can be switched ({target.config.source})",
+                    )
+                )
+                continue
+            if entry.to_dlci not in {dlci.dlci for dlci in protocol.dlcis}:
                 errors.append(
                     device.error(
                         path,

@@ -1,15 +1,22 @@
-"""The `interfaces:` section: one Linux TUN/TAP interface per Frame Relay DLCI."""
+"""The `interfaces:` section: one Linux TUN/TAP interface per channel.
+
+On Frame Relay a channel is a DLCI: each interface names its own (`dlci: 16`)
+and a port may have many. Cisco HDLC and PPP lines carry a single channel:
+at most one interface, no `dlci`, and `address:` may be the word that asks the
+peer for our address instead (`slarp`, `ipcp`).
+"""
 
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from firmware_emu.fr.config import ChannelMode
 from wand.config.fields import INVALID, Invalid, Section, Sink, as_section, as_str, item
 from wand.config.fr_rules import read_dlci
 from wand.config.model import InterfaceConfig, RouteConfig
-from wand.config.yamlpos import Mark
+from wand.config.yamlpos import Mark, Scalar
 
 IFACE_KEYS = ("dlci", "name", "mode", "address", "peer", "prefix", "mtu", "routes")
 ROUTE_KEYS = ("dst", "gateway", "metric")
@@ -20,6 +27,7 @@ IFNAMSIZ = 16  # Linux: 15 characters plus the terminating NUL
 MTU_MIN = 68  # the IPv4 minimum (RFC 791)
 MTU_MAX = 9000  # jumbo frames; HDLC framing on the emulated line has no lower cap
 METRIC_MAX = 2**32 - 1
+SINGLE_CHANNEL = 0  # InterfaceConfig.channel on Cisco HDLC and PPP lines
 
 
 @dataclass(frozen=True)
@@ -30,9 +38,32 @@ class DlciUse:
     mark: Mark
 
 
+@dataclass(frozen=True)
+class SingleChannel:
+    """What a single-channel protocol (Cisco HDLC, PPP) allows on its one interface."""
+
+    protocol: str  # as written in protocol.type; also the default name, wp<N>_<protocol>
+    title: str  # for messages: "Cisco HDLC"
+    modes: tuple[str, ...]  # the subset of MODES it carries
+    learn_word: str  # `address: <word>`: our address comes from the peer
+    learn_prefix: int  # the interface's prefix then
+    # Keys that make no sense with a learned address, and why.
+    learn_excludes: Mapping[str, str] = field(default_factory=dict)
+    address_required: bool = False
+
+
+@dataclass(frozen=True)
+class OneInterface:
+    """A single-channel line's interfaces (none or one), and whether its address is learned."""
+
+    interfaces: tuple[InterfaceConfig, ...]
+    learn: bool = False
+
+
 def read_interfaces(
     top: Section, device_number: int | None, declared: frozenset[int] | None
 ) -> tuple[tuple[InterfaceConfig, ...] | None, dict[int, DlciUse]]:
+    """Frame Relay: any number of interfaces, each on a DLCI declared in protocol.dlcis."""
     sink = top.sink
     interfaces: list[InterfaceConfig] = []
     uses: dict[int, DlciUse] = {}
@@ -45,13 +76,95 @@ def read_interfaces(
             ok = False
             continue
         dlci = _dlci(entry, declared, uses)
-        name = _name(entry, device_number, dlci, names)
+        # WANPIPE's own naming: wp<device>_fr<dlci>, e.g. wp1_fr16.
+        default = None if device_number is None or dlci is None else f"wp{device_number}_fr{dlci}"
+        name = _name(entry, default, names)
         config = _interface(entry, name, dlci)
         if config is None:
             ok = False
         else:
             interfaces.append(config)
     return (tuple(interfaces) if ok else None), uses
+
+
+def read_single_interface(
+    top: Section, device_number: int | None, rules: SingleChannel
+) -> OneInterface | None:
+    """Cisco HDLC, PPP: at most one interface, on channel 0; None after reporting errors."""
+    sink = top.sink
+    nodes = top.items("interfaces")
+    for index in range(1, len(nodes)):
+        sink.add(
+            nodes[index].mark,
+            item("interfaces", index),
+            f"a {rules.title} line carries a single channel: at most one interface "
+            "(this is a second one; several channels need frame_relay)",
+        )
+    if not nodes:
+        return OneInterface(())
+    entry = as_section(sink, nodes[0], item("interfaces", 0), IFACE_KEYS)
+    if entry is None:
+        return None
+    ok = len(nodes) == 1  # the first is still checked: its mistakes are worth knowing too
+    if entry.has("dlci"):
+        sink.add(
+            entry.key_mark("dlci"),
+            entry.key("dlci"),
+            f"a {rules.title} line has a single channel and no DLCIs: remove dlci",
+        )
+        ok = False
+    default = None if device_number is None else f"wp{device_number}_{rules.protocol}"
+    name = _name(entry, default, {})
+    learn = _says(entry, "address", rules.learn_word)
+    if learn:
+        for key, reason in rules.learn_excludes.items():
+            if entry.has(key):
+                sink.add(entry.key_mark(key), entry.key(key), reason)
+                ok = False
+    elif rules.address_required and not entry.has("address"):
+        entry.require("address", f"an IPv4 address like 10.0.0.1/30, or '{rules.learn_word}'")
+        ok = False
+    config = _interface(
+        entry, name, SINGLE_CHANNEL, rules, learned_prefix=rules.learn_prefix if learn else None
+    )
+    bridge = ChannelMode.BRIDGE.value
+    if learn and bridge in rules.modes and _says(entry, "mode", bridge):
+        sink.add(
+            entry.where("mode"),
+            entry.key("mode"),
+            f"address: {rules.learn_word} needs mode ip: a bridge port has no IP address to learn",
+        )
+        ok = False
+    if config is not None and config.prefix == 0:
+        blame = "prefix" if entry.has("prefix") else "address"
+        sink.add(
+            entry.where(blame), entry.key(blame), "a point-to-point link needs a prefix of 1..32, not /0"
+        )
+        ok = False
+    if config is None or not ok:
+        return None
+    return OneInterface((config,), learn)
+
+
+def check_interfaces(top: Section) -> None:
+    """The protocol is unusable: still report what does not depend on it (mtu, addresses,
+    routes), without the channel rules that do (DLCIs declared, a single interface)."""
+    for index, node in enumerate(top.items("interfaces")):
+        entry = as_section(top.sink, node, item("interfaces", index), IFACE_KEYS)
+        if entry is None:
+            continue
+        dlci = entry.get("dlci")
+        if entry.has("dlci") and dlci is not None:
+            read_dlci(top.sink, dlci, entry.key("dlci"))
+        _name(entry, None, {})
+        words = ("slarp", "ipcp")
+        learned = 32 if any(_says(entry, "address", word) for word in words) else None
+        _interface(entry, "", 0, learned_prefix=learned)
+
+
+def _says(entry: Section, key: str, word: str) -> bool:
+    node = entry.get(key)
+    return isinstance(node, Scalar) and node.value == word
 
 
 def _dlci(entry: Section, declared: frozenset[int] | None, uses: dict[int, DlciUse]) -> int | None:
@@ -72,12 +185,10 @@ def _dlci(entry: Section, declared: frozenset[int] | None, uses: dict[int, DlciU
     return dlci
 
 
-def _name(entry: Section, device_number: int | None, dlci: int | None, names: dict[str, str]) -> str | None:
+def _name(entry: Section, default: str | None, names: dict[str, str]) -> str | None:
+    """The interface's name: as written, or `default` (None when that cannot be known)."""
     if not entry.has("name"):
-        # WANPIPE's own naming: wp<device>_fr<dlci>, e.g. wp1_fr16.
-        if device_number is None or dlci is None:
-            return None
-        name: str | None = f"wp{device_number}_fr{dlci}"
+        name = default
     else:
         name = entry.string("name")
         if name is not None:
@@ -108,22 +219,33 @@ def ifname_problem(name: str) -> str:
     return ""
 
 
-def _interface(entry: Section, name: str | None, dlci: int | None) -> InterfaceConfig | None:
-    mode = entry.choice("mode", tuple(MODES), "ip", aliases=MODE_ALIASES)
-    address, prefix = _address_and_prefix(entry)
+def _interface(
+    entry: Section,
+    name: str | None,
+    channel: int | None,
+    rules: SingleChannel | None = None,
+    *,
+    learned_prefix: int | None = None,
+) -> InterfaceConfig | None:
+    """The settings every interface has; `learned_prefix` is set when the peer gives our address."""
+    mode = _mode(entry, rules)
+    if learned_prefix is None:
+        address, prefix = _address_and_prefix(entry, rules)
+    else:
+        address, prefix = None, learned_prefix
     peer = _ipv4(entry, "peer")
     if isinstance(address, str) and isinstance(peer, str) and peer == address:
         entry.sink.add(entry.where("peer"), entry.key("peer"), f"peer {peer} is this interface's own address")
         peer = INVALID
     mtu = entry.integer("mtu", 1500, lo=MTU_MIN, hi=MTU_MAX)
     routes = _routes(entry)
-    if name is None or dlci is None or mode is None or mtu is None or routes is None:
+    if name is None or channel is None or mode is None or mtu is None or routes is None:
         return None
     if isinstance(address, Invalid) or isinstance(prefix, Invalid) or isinstance(peer, Invalid):
         return None
     return InterfaceConfig(
         name=name,
-        channel=dlci,
+        channel=channel,
         mode=MODES[mode],
         address=address,
         peer=peer,
@@ -133,7 +255,21 @@ def _interface(entry: Section, name: str | None, dlci: int | None) -> InterfaceC
     )
 
 
-def _address_and_prefix(entry: Section) -> tuple[str | None | Invalid, int | Invalid]:
+def _mode(entry: Section, rules: SingleChannel | None) -> str | None:
+    mode = entry.choice("mode", tuple(MODES), "ip", aliases=MODE_ALIASES)
+    if rules is not None and mode is not None and mode not in rules.modes:
+        entry.sink.add(
+            entry.where("mode"),
+            entry.key("mode"),
+            f"a {rules.title} line carries mode {' or '.join(rules.modes)} only, not {mode}",
+        )
+        return None
+    return mode
+
+
+def _address_and_prefix(
+    entry: Section, rules: SingleChannel | None = None
+) -> tuple[str | None | Invalid, int | Invalid]:
     """`address: 10.0.0.1` plus `prefix: 30`, or the `10.0.0.1/30` shorthand."""
     sink = entry.sink
     prefix_given = entry.integer("prefix", lo=0, hi=32)
@@ -150,7 +286,8 @@ def _address_and_prefix(entry: Section) -> tuple[str | None | Invalid, int | Inv
     try:
         iface = ipaddress.IPv4Interface(text)
     except ValueError:
-        sink.add(where, key, f"'{text}' is not an IPv4 address (like 10.0.0.1 or 10.0.0.1/30)")
+        learn = "" if rules is None else f", or '{rules.learn_word}' to learn it from the peer"
+        sink.add(where, key, f"'{text}' is not an IPv4 address (like 10.0.0.1 or 10.0.0.1/30{learn})")
         return INVALID, prefix
     if "/" in text:
         written = iface.network.prefixlen

@@ -9,8 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from firmware_emu.chdlc.config import ChdlcConfig
 from firmware_emu.fr.config import ChannelMode, FrameRelayConfig
 from firmware_emu.phy.config import LineConfig
+from firmware_emu.ppp.config import PppConfig
 
 
 @dataclass(frozen=True)
@@ -55,7 +57,7 @@ class DeviceConfig:
     adapter: str  # card name; up to 4 devices share one adapter
     port: int  # 1..4 on that adapter
     line: LineConfig
-    protocol: FrameRelayConfig
+    protocol: FrameRelayConfig | ChdlcConfig | PppConfig
     transport: TransportConfig
     interfaces: tuple[InterfaceConfig, ...] = ()
     switch: tuple[SwitchConfig, ...] = ()
@@ -63,6 +65,9 @@ class DeviceConfig:
 
     @property
     def protocol_name(self) -> str:
-        return {"FrameRelayConfig": "frame_relay"}.get(
-            type(self.protocol).__name__, type(self.protocol).__name__
-        )
+        """protocol.type as written in the file: frame_relay, chdlc or ppp."""
+        if isinstance(self.protocol, ChdlcConfig):
+            return "chdlc"
+        if isinstance(self.protocol, PppConfig):
+            return "ppp"
+        return "frame_relay"

@@ -1,9 +1,12 @@
 """One device file -> one DeviceConfig: the top-level keys and how sections fit together.
 
-Section details live in line_rules, fr_rules and iface_rules; this module reads
-the small sections (device, adapter, transport), dispatches `protocol:` on its
-type, and applies the rules that span sections (an interface and a switch
-entry may not share a DLCI; DLCI modes and addresses come from interfaces).
+Section details live in line_rules, fr_rules, chdlc_rules, ppp_rules and
+iface_rules; this module reads the small sections (device, adapter,
+transport), dispatches `protocol:` on its type, and applies the rules that span
+sections (an interface and a switch entry may not share a DLCI; channel modes
+and addresses come from interfaces). Last, the firmware's own validate_config
+sees the finished protocol configuration, so that nothing it would refuse at
+start-up gets past the loader.
 """
 
 from __future__ import annotations
@@ -12,14 +15,30 @@ import dataclasses
 import ipaddress
 import re
 from collections.abc import Callable
-from typing import Literal, cast
+from dataclasses import dataclass
+from typing import Literal, TypeVar, cast
 
+from firmware_emu.chdlc.config import ChdlcConfig
+from firmware_emu.chdlc.config import validate_config as validate_chdlc
+from firmware_emu.errors import LocalProtocolError
 from firmware_emu.fr.config import ChannelMode, FrameRelayConfig
+from firmware_emu.fr.lmi import validate_config as validate_frame_relay
+from firmware_emu.ppp.config import PppConfig
+from firmware_emu.ppp.config import validate_config as validate_ppp
+from wand.config.chdlc_rules import CHDLC_CHANNEL, CHDLC_KEYS, bind_chdlc, read_chdlc
 from wand.config.fields import Section, Sink, as_choice, is_null, kind
-from wand.config.fr_rules import FR_KEYS, FrameRelayResult, read_frame_relay, read_switch
-from wand.config.iface_rules import DlciUse, read_interfaces
+from wand.config.fr_rules import FR_KEYS, read_frame_relay, read_switch
+from wand.config.iface_rules import (
+    DlciUse,
+    OneInterface,
+    SingleChannel,
+    check_interfaces,
+    read_interfaces,
+    read_single_interface,
+)
 from wand.config.line_rules import LINE_KEYS, read_line
 from wand.config.model import DeviceConfig, InterfaceConfig, SwitchConfig, TransportConfig
+from wand.config.ppp_rules import PPP_CHANNEL, PPP_KEYS, bind_ppp, read_ppp
 from wand.config.yamlpos import Map, Mark, Node
 
 TOP_KEYS = ("device", "adapter", "line", "protocol", "interfaces", "transport", "switch")
@@ -37,11 +56,40 @@ _HOSTNAME = re.compile(
     r"^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$"
 )
 
-# Adding a protocol (PPP, Cisco HDLC, ...) means adding its reader here; each
-# reader owns its allowed keys, so `protocol:` is validated per type.
-ProtocolReader = Callable[[Section], FrameRelayResult]
-PROTOCOLS: dict[str, tuple[tuple[str, ...], ProtocolReader]] = {
-    "frame_relay": (FR_KEYS, read_frame_relay),
+ProtocolConfig = FrameRelayConfig | ChdlcConfig | PppConfig
+_Config = TypeVar("_Config", FrameRelayConfig, ChdlcConfig, PppConfig)
+
+
+@dataclass(frozen=True)
+class Links:
+    """A protocol and what runs over it; each part None when something in it was wrong."""
+
+    config: ProtocolConfig | None
+    interfaces: tuple[InterfaceConfig, ...] | None
+    switch: tuple[SwitchConfig, ...] | None
+
+
+@dataclass(frozen=True)
+class Device:
+    """Who the file is about, for default interface names and switch targets; None if wrong."""
+
+    name: str | None
+    number: int | None
+
+
+# Adding a protocol means adding its reader here. A reader gets the `protocol:`
+# section (opened with the reader's own keys, so unknown keys are reported per
+# type) and the whole file, whose `interfaces:` and `switch:` it interprets.
+ProtocolReader = Callable[[Section, Section, Device], Links]
+# What people call them elsewhere (sethdlc, Cisco IOS), for "did you mean".
+PROTOCOL_ALIASES = {
+    "fr": "frame_relay",
+    "frame-relay": "frame_relay",
+    "framerelay": "frame_relay",
+    "hdlc": "chdlc",
+    "cisco": "chdlc",
+    "cisco-hdlc": "chdlc",
+    "cisco_hdlc": "chdlc",
 }
 
 
@@ -58,29 +106,24 @@ def read_device(root: Node | None, sink: Sink, source: str) -> DeviceConfig | No
     adapter, port = _adapter(top)
     line_section = top.section("line", LINE_KEYS, required=True)
     line = None if line_section is None else read_line(line_section)
-    protocol = _protocol(top)
-    station = None if protocol is None else protocol.station
-    declared = None if protocol is None else protocol.declared
-    interfaces, iface_uses = read_interfaces(top, number, declared)
-    switch, switch_uses = read_switch(top, name, station, declared)
-    _check_exclusive(sink, iface_uses, switch_uses)
+    links = _protocol(top, Device(name, number))
     transport = _transport(top)
     if sink.errors:
         return None
     # No errors means every reader returned a value; the checks below only narrow types.
     assert name is not None and number is not None and adapter is not None and port is not None
-    assert line is not None and protocol is not None and protocol.config is not None
-    assert interfaces is not None and switch is not None and transport is not None
+    assert line is not None and links.config is not None and transport is not None
+    assert links.interfaces is not None and links.switch is not None
     return DeviceConfig(
         name=name,
         number=number,
         adapter=adapter,
         port=port,
         line=line,
-        protocol=_bind_channels(protocol.config, interfaces, switch),
+        protocol=links.config,
         transport=transport,
-        interfaces=interfaces,
-        switch=switch,
+        interfaces=links.interfaces,
+        switch=links.switch,
         source=source,
     )
 
@@ -117,25 +160,93 @@ def _adapter(top: Section) -> tuple[str | None, int | None]:
     return name, port
 
 
-def _protocol(top: Section) -> FrameRelayResult | None:
-    """Dispatch on protocol.type; None when the section is missing or its type unusable."""
+def _protocol(top: Section, device: Device) -> Links:
+    """Dispatch on protocol.type to the reader that also interprets interfaces and switch."""
     node = top.require("protocol")
-    if node is None:
-        return None
-    if not isinstance(node, Map):
+    protocol = None
+    if node is not None and not isinstance(node, Map):
         top.sink.add(node.mark, "protocol", f"expected a mapping, got {kind(node)}")
-        return None
-    type_node = next((entry.value for entry in node.entries if entry.key == "type"), None)
-    if type_node is None or is_null(type_node):
-        top.sink.add(
-            node.mark, "protocol.type", f"missing required key 'type' (one of {', '.join(PROTOCOLS)})"
-        )
-        return None
-    protocol = as_choice(top.sink, type_node, "protocol.type", tuple(PROTOCOLS))
-    if protocol is None:
-        return None
+    elif isinstance(node, Map):
+        type_node = next((entry.value for entry in node.entries if entry.key == "type"), None)
+        if type_node is None or is_null(type_node):
+            top.sink.add(
+                node.mark, "protocol.type", f"missing required key 'type' (one of {', '.join(PROTOCOLS)})"
+            )
+        else:
+            protocol = as_choice(top.sink, type_node, "protocol.type", tuple(PROTOCOLS), PROTOCOL_ALIASES)
+    if protocol is None or not isinstance(node, Map):
+        # Without a type there is nothing to read the protocol's keys or its channels
+        # against; still report what every interface and switch entry must get right.
+        check_interfaces(top)
+        read_switch(top, device.name, None, None)
+        return Links(None, None, None)
     keys, reader = PROTOCOLS[protocol]
-    return reader(Section(top.sink, node, "protocol", keys))
+    return reader(Section(top.sink, node, "protocol", keys), top, device)
+
+
+def _frame_relay(section: Section, top: Section, device: Device) -> Links:
+    """Frame Relay: interfaces on declared DLCIs, and DLCIs switched to other ports."""
+    result = read_frame_relay(section)
+    interfaces, iface_uses = read_interfaces(top, device.number, result.declared)
+    switch, switch_uses = read_switch(top, device.name, result.station, result.declared)
+    _check_exclusive(top.sink, iface_uses, switch_uses)
+    if result.config is None or interfaces is None or switch is None:
+        return Links(None, interfaces, switch)
+    config = _bind_channels(result.config, interfaces, switch)
+    return Links(_firmware_check(section, validate_frame_relay, config), interfaces, switch)
+
+
+def _chdlc(section: Section, top: Section, device: Device) -> Links:
+    return _single_channel(
+        section, top, device, CHDLC_CHANNEL, read_chdlc(section), bind_chdlc, validate_chdlc
+    )
+
+
+def _ppp(section: Section, top: Section, device: Device) -> Links:
+    return _single_channel(section, top, device, PPP_CHANNEL, read_ppp(section), bind_ppp, validate_ppp)
+
+
+PROTOCOLS: dict[str, tuple[tuple[str, ...], ProtocolReader]] = {
+    "frame_relay": (FR_KEYS, _frame_relay),
+    "chdlc": (CHDLC_KEYS, _chdlc),
+    "ppp": (PPP_KEYS, _ppp),
+}
+
+
+def _single_channel(
+    section: Section,
+    top: Section,
+    device: Device,
+    rules: SingleChannel,
+    config: _Config | None,
+    bind: Callable[[_Config, OneInterface], _Config],
+    validate: Callable[[_Config], object],
+) -> Links:
+    """Cisco HDLC, PPP: one channel, at most one interface, nothing to switch."""
+    one = read_single_interface(top, device.number, rules)
+    if top.has("switch"):
+        top.sink.add(
+            top.key_mark("switch"),
+            "switch",
+            f"switching DLCIs between ports is for frame_relay; a {rules.title} line "
+            "has no DLCIs to switch (remove switch)",
+        )
+    interfaces = None if one is None else one.interfaces
+    if config is None or one is None:
+        return Links(None, interfaces, ())
+    return Links(_firmware_check(section, validate, bind(config, one)), interfaces, ())
+
+
+def _firmware_check(
+    section: Section, validate: Callable[[_Config], object], config: _Config
+) -> _Config | None:
+    """The firmware's own check, last: an error at `protocol` if it refuses what the rules let by."""
+    try:
+        validate(config)
+    except LocalProtocolError as exc:
+        section.sink.add(section.mark, "protocol", f"the firmware refuses this configuration: {exc}")
+        return None
+    return config
 
 
 def _check_exclusive(sink: Sink, iface_uses: dict[int, DlciUse], switch_uses: dict[int, str]) -> None:
