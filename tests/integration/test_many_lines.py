@@ -124,6 +124,7 @@ def test_restarting_one_line_loses_nothing_on_another(sixteen):
         assert wait_until(lambda: a.carrier("wp2_fr16"), 20), a.log_text()[-2000:]
     out, _ = flood.communicate(timeout=60)
     assert "400 received" in out and " 0% packet loss" in out, out
+    assert wait_until(lambda: b.carrier("wp2_fr16"), 20)  # the far DCE: up on the next in-sequence poll
     assert ping(a, _peer("wp2_fr16"), count=2) == (2, 2)
 
 
