@@ -38,6 +38,7 @@ class Channel:
         self.txqueuelen = txqueuelen  # the kernel queue in front of the TUN (see LineDriver)
         self.fd = -1
         self.usable = False
+        self.assigned: tuple[str, int] | None = None  # IPv4 address/prefix the peer gave us
         self.reading = False  # is the TUN fd registered with the event loop?
         self.counters = ChannelCounters()
 
@@ -65,16 +66,22 @@ class Channel:
             self.number,
         )
 
-    def assign_address(self, address: str, prefix: int) -> None:
+    def learn_peer(self, peer: str) -> None:
+        """The protocol told us the far end's address (IPCP). With no configured peer,
+        it becomes the point-to-point peer of an address the peer assigned, as pppd does."""
+        if self.cfg.peer is None and self.assigned is not None and ":" not in peer:
+            self.assign_address(*self.assigned, peer=peer)
+
+    def assign_address(self, address: str, prefix: int, peer: str | None = None) -> None:
         """The peer gave us our address (SLARP, IPCP): put it on the interface."""
+        if ":" in address:
+            peer = None  # IPV6CP gives a link-local address: no peer
+        else:
+            self.assigned = (address, prefix)
+            peer = peer or self.cfg.peer
         try:
             self.netlink.configure(
-                self.name,
-                mtu=self.cfg.mtu,
-                address=address,
-                prefix=prefix,
-                peer=self.cfg.peer,
-                txqueuelen=None,
+                self.name, mtu=self.cfg.mtu, address=address, prefix=prefix, peer=peer, txqueuelen=None
             )
         except OSError as exc:
             log.warning("%s: %s: address %s/%d: %s", self.device, self.name, address, prefix, exc)

@@ -395,16 +395,22 @@ class LineDriver:
                 )
                 if channel is not None:
                     channel.set_usable(event.usable)
+                if event.usable:
+                    self._log_negotiation(port)
             elif isinstance(event, LinkUp | LinkDown):
                 self.link_up = isinstance(event, LinkUp)
                 if self.link_up:
                     log.info("%s: link up", self.name)
+                    self._log_negotiation(port)
                 else:
                     log.warning("%s: link down: %s", self.name, event.reason)
                 self.on_link_change(self)
             elif isinstance(event, PeerAddressLearned):
                 label = self._channel_label(event.channel)
                 log.info("%s: %s: peer address learned: %s", self.name, label, event.address)
+                channel = self.channels.get(event.channel)
+                if channel is not None:
+                    channel.learn_peer(event.address)
             elif isinstance(event, LocalAddressAssigned):
                 channel = self.channels.get(event.channel)
                 log.info("%s: address %s/%d assigned by the peer", self.name, event.address, event.prefix)
@@ -412,6 +418,11 @@ class LineDriver:
                     channel.assign_address(event.address, event.prefix)
             elif isinstance(event, ProtocolErrorSeen):
                 self.errors.warning(event.counter, "%s: %s: %s", self.name, event.counter, event.detail)
+
+    def _log_negotiation(self, port: Port) -> None:
+        summary = getattr(port.engine, "negotiation_summary", None)  # protocols that negotiate (PPP)
+        if summary is not None:
+            log.info("%s: negotiated: %s", self.name, summary())
 
     def _channel_label(self, number: int) -> str:
         return f"DLCI {number}" if self.cfg.protocol_name == "frame_relay" else f"channel {number}"

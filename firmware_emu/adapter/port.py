@@ -26,6 +26,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from firmware_emu.adapter.firmware import ProtocolEngine
+from firmware_emu.errors import LocalProtocolError
 from firmware_emu.hdlc.fcs import append_fcs16, append_fcs32, check_fcs16, check_fcs32
 from firmware_emu.hdlc.framing import line_bits
 from firmware_emu.phy.config import LineConfig
@@ -39,6 +40,7 @@ class PortCounters:
     tx_packets: int = 0
     tx_bytes: int = 0
     tx_flow_controlled: int = 0
+    tx_refused: int = 0
     rx_frames: int = 0
     rx_bytes: int = 0
     rx_delivered: int = 0
@@ -109,7 +111,14 @@ class Port:
         if self.tx_space <= 0:
             self.counters.tx_flow_controlled += 1
             return False
-        self._offer(self.engine.encode(channel, payload, proto), now)
+        try:
+            frame = self.engine.encode(channel, payload, proto)
+        except LocalProtocolError:
+            # The engine cannot carry this now (unknown channel, protocol not negotiated):
+            # the packet is consumed and counted, like a NIC's tx_dropped.
+            self.counters.tx_refused += 1
+            return True
+        self._offer(frame, now)
         self.counters.tx_packets += 1
         self.counters.tx_bytes += len(payload)
         return True

@@ -223,6 +223,10 @@ class PppEngine:
         header = self._tx.get(proto)
         if header is None:
             raise LocalProtocolError(f"PPP does not carry {proto!r}")
+        # Sending a network protocol whose NCP is not Opened only earns a Protocol-Reject
+        # (RFC 1661 section 5.7): the kernel's IPv6 router solicitations without IPV6CP, say.
+        if (proto is Proto.IPV4 and not self._ipv4_open) or (proto is Proto.IPV6 and not self._ipv6_open):
+            raise LocalProtocolError(f"{proto.value} is not negotiated on this link")
         c = self.counters
         c.tx_frames += 1
         c.tx_bytes += len(payload)
@@ -353,6 +357,21 @@ class PppEngine:
     def accm_for(self, frame: bytes) -> int:
         """The ACCM to escape ``frame`` with: LCP always goes with all control characters escaped."""
         return DEFAULT_ACCM if frame[:4] == _LCP_HEAD else self.tx_accm
+
+    def negotiation_summary(self) -> str:
+        """One line for the log: what LCP, authentication and the NCPs agreed."""
+        st = self.status()
+        lcp, auth, ipcp = st["lcp"], st["auth"], st["ipcp"]
+        parts = [
+            f"LCP {lcp['state']}: mru {lcp['local']['mru']}/{lcp['peer']['mru']}",
+            f"magic {lcp['local']['magic']}/{lcp['peer']['magic']}",
+            f"pfc {lcp['peer']['pfc']} acfc {lcp['peer']['acfc']}",
+            f"auth {auth['require']}: {auth['result'] or 'none'}",
+            f"IPCP {ipcp['state']}: {ipcp['local_address']} <-> {ipcp['peer_address']}",
+        ]
+        if st["ipv6cp"] is not None:
+            parts.append(f"IPV6CP {st['ipv6cp']['state']}")
+        return ", ".join(parts)
 
     def status(self) -> dict[str, Any]:
         """A JSON-able snapshot for status files and the management protocol."""

@@ -24,10 +24,15 @@ def _links_in_host() -> str:
     return nsutil.ip("-o", "link").stdout
 
 
-@pytest.mark.parametrize("switch", [False, True], ids=["back-to-back", "switched"])
-def test_lab_demo(lab_free, switch):
+@pytest.mark.parametrize(
+    ("protocol", "switch"),
+    [("fr", False), ("fr", True), ("chdlc", False), ("ppp", False)],
+    ids=["fr-back-to-back", "fr-switched", "chdlc", "ppp"],
+)
+def test_lab_demo(lab_free, protocol, switch):
     before = _links_in_host()
-    argv = [sys.executable, "-m", "wand", "lab", "demo", "--seconds", "3", *(["--switch"] if switch else [])]
+    argv = [sys.executable, "-m", "wand", "lab", "demo", "--protocol", protocol, "--seconds", "3"]
+    argv += ["--switch"] if switch else []
     result = subprocess.run(argv, capture_output=True, text=True, timeout=180)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "5/5 received" in result.stdout
