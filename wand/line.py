@@ -109,8 +109,13 @@ class LineDriver:
         cfg = self.cfg
         try:
             self.transport = make_transport(cfg.transport)
+            # PPP may run async (RFC 1662 octet stuffing on a serial byte stream); all else is sync HDLC.
+            framing = getattr(cfg.protocol, "framing", "sync") if cfg.protocol_name == "ppp" else "sync"
             self._mailbox(
-                ConfigurePort(cfg.port, cfg.line, cfg.protocol, carries_fcs=self.transport.carries_fcs), now
+                ConfigurePort(
+                    cfg.port, cfg.line, cfg.protocol, carries_fcs=self.transport.carries_fcs, framing=framing
+                ),
+                now,
             )
             self.port = self.adapter.port(cfg.port)
             for icfg in cfg.interfaces:

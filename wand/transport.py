@@ -88,6 +88,14 @@ so never re-target: the link would deadlock. Hence:
 
 Re-targeting to a *new* peer makes the kernel purge our receive queue; it
 can only hold frames from the dead peer, whose sessions are gone anyway.
+
+Serial ports and ptys (``TtyTransport``)
+---------------------------------------
+An async PPP line is a byte stream, not a frame per datagram: ``send()``
+takes a piece of the stream (the async port hands it whole stuffed frames)
+and ``recv_batch()`` returns whatever the tty had, cut anywhere; the port's
+deframer finds the frames. See the class for how a hang-up (the far end of a
+pty closed, a USB adapter pulled) is survived.
 """
 
 from __future__ import annotations
@@ -95,9 +103,12 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import select
 import socket
 import stat
+import termios
 import time
+import tty
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -124,7 +135,8 @@ class TransportCounters:
     tx_peer_absent: int = 0  # frames dropped: far end not there (not bound / not running / unreachable)
     tx_would_block: int = 0  # send() -> False: our buffer (or the far queue) full; caller keeps the frame
     rx_errors: int = 0  # datagrams dropped on receive (e.g. larger than MAX_FRAME_BYTES)
-    connect_failures: int = 0  # Unix only: connect() attempts to the far path that failed
+    connect_failures: int = 0  # connect() (Unix) or re-open (tty) attempts at the far end that failed
+    hangups: int = 0  # tty only: the device hung up (the other end of a pty closed, the port vanished)
 
 
 class LinkTransport(ABC):
@@ -528,6 +540,268 @@ class UdpTransport(_SocketTransport):
         return f"udp {host}:{port} -> {self.remote}"
 
 
+# Re-open attempts while a tty is hung up; an absent device costs one open() per interval.
+REOPEN_INTERVAL = 0.5
+TTY_READ_BYTES = 65536  # one read(); a pty hands over at most its 4 KiB buffer per read anyway
+# read() or write() errors that mean the tty hung up: EIO is what a pty (either side)
+# returns once its other side is gone; ENXIO/ENODEV, a serial adapter that disappeared.
+_HANGUP_ERRNOS = frozenset({errno.EIO, errno.ENXIO, errno.ENODEV, errno.EPIPE})
+# Rates a termios speed constant exists for (Linux); a config outside this list is refused.
+STANDARD_BAUDS = (
+    300, 600, 1200, 1800, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400, 460800,
+    500000, 576000, 921600, 1000000, 1152000, 1500000, 2000000, 2500000, 3000000, 3500000, 4000000,
+)  # fmt: skip
+
+
+class TtyTransport(LinkTransport):
+    """An async serial line: a real serial port, or one end of a pty pair (socat, another PPP).
+
+    The device is opened non-blocking and without becoming our controlling
+    terminal (O_NOCTTY: a hang-up must not SIGHUP the daemon), in raw mode,
+    8N1, with CLOCAL (a null-modem cable has no DCD to wait for) and the baud
+    rate when one is given. A pty ignores the rate, and so does this class if
+    the driver refuses it: the port's pacer sets the line's speed either way.
+
+    The fd the loop watches is an epoll instance holding the tty, not the tty:
+
+    - Hang-up. When the other end of a pty closes, the kernel hangs up our
+      open file for good: read() returns end of file (or EIO), write() EIO,
+      and poll() reports POLLHUP at once, forever. Watched directly, that fd
+      would spin the event loop, and a new far end (socat restarted) is a new
+      pty behind the same path, reachable only by opening it again. So a
+      hang-up is counted (``hangups``), the tty is closed and taken out of
+      the epoll set (the loop goes quiet), frames sent meanwhile are dropped
+      and counted in ``tx_peer_absent`` like a line with the far end
+      unplugged, and ``maintain()`` re-opens the path every
+      ``REOPEN_INTERVAL``. The loop keeps the same fd throughout.
+    - Flow control. ``send()`` writes what the tty takes and keeps the rest;
+      the next ``send()`` (or ``flush()``, or ``recv_batch()``) writes that
+      remainder first, so octets are never reordered or lost. Only when a
+      remainder is still pending does ``send()`` refuse (False). While one
+      is, the tty is watched for POLLOUT too, and its writability makes the
+      watched fd *readable*: the driver's ``recv_batch()`` flushes and its
+      service pass retries. (A writer registered on the fd after
+      ``send() -> False`` never fires, since an epoll fd only ever polls
+      readable; it is harmless.)
+
+    ``tx_frames``/``rx_frames`` count pieces of the stream (one send() or
+    read() each), not PPP frames; the port counts those.
+    """
+
+    carries_fcs = True  # the FCS is inside the async framing, always on the stream
+    kind = "tty"
+
+    def __init__(self, device: str, baud: int | None = None) -> None:
+        if baud is not None and baud not in STANDARD_BAUDS:
+            raise ValueError(f"{baud} is not a standard baud rate")
+        self.device = device
+        self.baud = baud
+        self.counters = TransportCounters()
+        self.last_error = ""  # why the tty is not open, for describe()
+        self.speed_set = False  # whether the device accepted `baud`
+        self._name = device  # the device actually opened (a symlink's target: /dev/pts/3)
+        self._fd = -1
+        self._pending = b""  # octets a send() could not write yet; always written first
+        self._watching = 0  # epoll events the tty is registered for (0: not registered)
+        self._reopen_due = 0.0  # caller's clock: next re-open attempt while hung up
+        self._epoll = select.epoll()
+        try:
+            self._fd = self._open()
+        except BaseException:
+            self._epoll.close()
+            raise
+        self._watch()
+
+    # -- opening -----------------------------------------------------------------
+    def _open(self) -> int:
+        """Open and configure the device; OSError (or termios.error) if that is impossible."""
+        fd = os.open(self.device, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK | os.O_CLOEXEC)
+        try:
+            if not os.isatty(fd):
+                raise OSError(errno.ENOTTY, "not a serial port or pty", self.device)
+            tty.setraw(fd, termios.TCSANOW)
+            attrs = termios.tcgetattr(fd)
+            # Ignore modem control lines (no DCD on a null-modem cable or a pty) and enable the receiver.
+            attrs[2] |= termios.CLOCAL | termios.CREAD
+            termios.tcsetattr(fd, termios.TCSANOW, attrs)
+            self.speed_set = False
+            speed = getattr(termios, f"B{self.baud}", None) if self.baud is not None else None
+            if speed is not None:
+                attrs[4] = attrs[5] = speed
+                try:
+                    termios.tcsetattr(fd, termios.TCSANOW, attrs)
+                    self.speed_set = termios.tcgetattr(fd)[5] == speed
+                except termios.error:
+                    pass  # the driver refuses this rate: the pacer still paces the line at it
+            try:
+                self._name = os.ttyname(fd)
+            except OSError:
+                self._name = self.device
+        except BaseException:
+            os.close(fd)
+            raise
+        return fd
+
+    def _watch(self) -> None:
+        """Keep the epoll registration in step: readable always, writable while a remainder waits."""
+        want = select.EPOLLIN | (select.EPOLLOUT if self._pending else 0)
+        if self._fd < 0 or want == self._watching:
+            return
+        if self._watching:
+            self._epoll.modify(self._fd, want)
+        else:
+            self._epoll.register(self._fd, want)
+        self._watching = want
+
+    def _hang_up(self, why: str, now: float | None) -> None:
+        """The far end is gone: stop watching, drop what was pending, re-open later."""
+        self.counters.hangups += 1
+        if self._pending:
+            self.counters.tx_peer_absent += 1
+            self._pending = b""
+        self._close_tty()
+        self.last_error = why
+        self._reopen_due = (time.monotonic() if now is None else now) + REOPEN_INTERVAL
+
+    def _close_tty(self) -> None:
+        if self._fd < 0:
+            return
+        if self._watching:
+            self._epoll.unregister(self._fd)
+            self._watching = 0
+        os.close(self._fd)
+        self._fd = -1
+
+    @property
+    def present(self) -> bool:
+        """Whether the tty is open (False while hung up, until a re-open succeeds)."""
+        return self._fd >= 0
+
+    # -- LinkTransport -------------------------------------------------------------
+    def fileno(self) -> int:
+        return self._epoll.fileno()
+
+    def send(self, frame: bytes) -> bool:
+        if self._fd < 0:
+            self.counters.tx_peer_absent += 1
+            return True
+        if self._pending and not self.flush():
+            if self._fd < 0:  # the flush found the tty hung up
+                self.counters.tx_peer_absent += 1
+                return True
+            self.counters.tx_would_block += 1
+            return False
+        try:
+            written = os.write(self._fd, frame)
+        except (BlockingIOError, InterruptedError):
+            written = 0
+        except OSError as exc:
+            if exc.errno not in _HANGUP_ERRNOS:
+                raise
+            self._hang_up(f"write: {exc.strerror}", None)
+            self.counters.tx_peer_absent += 1
+            return True
+        self.counters.tx_frames += 1
+        self.counters.tx_bytes += len(frame)
+        if written < len(frame):
+            self._pending = frame[written:]
+            self._watch()
+        return True
+
+    def flush(self) -> bool:
+        """Write the pending remainder; True when nothing is left pending."""
+        while self._pending and self._fd >= 0:
+            try:
+                written = os.write(self._fd, self._pending)
+            except InterruptedError:
+                continue
+            except BlockingIOError:
+                break
+            except OSError as exc:
+                if exc.errno not in _HANGUP_ERRNOS:
+                    raise
+                self._hang_up(f"write: {exc.strerror}", None)
+                break
+            self._pending = self._pending[written:]
+        self._watch()
+        return not self._pending
+
+    def recv_batch(self, limit: int = 64, now: float | None = None) -> list[bytes]:
+        chunks: list[bytes] = []
+        if self._pending:
+            self.flush()  # the wake-up may have been for writability (see the class docstring)
+        while len(chunks) < limit and self._fd >= 0:
+            try:
+                data = os.read(self._fd, TTY_READ_BYTES)
+            except InterruptedError:
+                continue
+            except BlockingIOError:
+                break
+            except OSError as exc:
+                if exc.errno not in _HANGUP_ERRNOS:
+                    raise
+                self._hang_up(f"read: {exc.strerror}", now)
+                break
+            if not data:
+                self._hang_up("hung up (end of file)", now)
+                break
+            chunks.append(data)
+            self.counters.rx_frames += 1
+            self.counters.rx_bytes += len(data)
+        return chunks
+
+    def deadline(self) -> float | None:
+        return None if self._fd >= 0 or self._epoll.closed else self._reopen_due
+
+    def maintain(self, now: float) -> None:
+        if self._fd >= 0 or self._epoll.closed or now < self._reopen_due:
+            return
+        try:
+            fd = self._open()
+        except (OSError, termios.error) as exc:
+            self.counters.connect_failures += 1
+            self.last_error = f"re-open: {_error_text(exc)}"
+            self._reopen_due = now + REOPEN_INTERVAL
+            return
+        # A path left behind by a dead far end (socat killed) may name a pty that is
+        # already hung up: that is not a far end either.
+        poller = select.poll()
+        poller.register(fd, select.POLLIN)
+        if any(events & select.POLLHUP for _, events in poller.poll(0)):
+            os.close(fd)
+            self.counters.connect_failures += 1
+            self.last_error = "re-open: hung up"
+            self._reopen_due = now + REOPEN_INTERVAL
+            return
+        self._fd = fd
+        self.last_error = ""
+        self._watch()
+
+    def close(self) -> None:
+        self._close_tty()
+        self._pending = b""
+        if not self._epoll.closed:
+            self._epoll.close()
+
+    def describe(self) -> str:
+        text = f"tty {self.device}"
+        if self._name != self.device:
+            text += f" ({self._name})"
+        if self.baud is not None:
+            text += f", {self.baud} baud" + ("" if self.speed_set else " (not set: the device ignores it)")
+        if self._epoll.closed:
+            return f"{text} (closed)"
+        if self._fd < 0:
+            return f"{text} (far end absent: {self.last_error}; re-opening)"
+        return text
+
+
+def _error_text(exc: BaseException) -> str:
+    if isinstance(exc, OSError):
+        return exc.strerror or str(exc)
+    return str(exc)
+
+
 class _TransportSpec(Protocol):
     # Read-only properties so frozen dataclasses (TransportConfig) conform.
     @property
@@ -539,9 +813,15 @@ class _TransportSpec(Protocol):
 
 
 def make_transport(cfg: _TransportSpec) -> LinkTransport:
-    """Build the transport a wand.config.model.TransportConfig describes."""
+    """Build the transport a wand.config.model.TransportConfig describes.
+
+    A tty's config (wand.config.rules.TtyTransportConfig) names its device in
+    `local` and adds `baud`: a serial port has no far address.
+    """
     if cfg.kind == "unix":
         return UnixDatagramTransport(cfg.local, cfg.remote)
     if cfg.kind == "udp":
         return UdpTransport(cfg.local, cfg.remote)
-    raise ValueError(f"unknown transport kind {cfg.kind!r} (expected 'unix' or 'udp')")
+    if cfg.kind == "tty":
+        return TtyTransport(cfg.local, getattr(cfg, "baud", None))
+    raise ValueError(f"unknown transport kind {cfg.kind!r} (expected 'unix', 'udp' or 'tty')")

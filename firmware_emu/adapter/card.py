@@ -77,6 +77,7 @@ def _configure(adapter: Adapter, cmd: ConfigurePort, now: float) -> None:
         factory(cmd.protocol, now),
         carries_fcs=cmd.carries_fcs,
         fcs_bits=cmd.fcs_bits,
+        framing=cmd.framing,
     )
 
 

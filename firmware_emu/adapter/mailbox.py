@@ -19,13 +19,16 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class ConfigurePort:
-    """(Re)configure a stopped or absent port: line, protocol, FCS on the wire."""
+    """(Re)configure a stopped or absent port: line, protocol, FCS on the wire, framing."""
 
     port: int
     line: Any  # LineConfig
     protocol: Any  # protocol config, e.g. FrameRelayConfig
     carries_fcs: bool = True
     fcs_bits: int = 16
+    # "sync": one HDLC frame per cable item (bit-synchronous line); "async": the
+    # line is an octet stream with RFC 1662 octet stuffing (PPP on a serial port).
+    framing: str = "sync"
 
 
 @dataclass(frozen=True)

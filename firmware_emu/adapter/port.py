@@ -17,22 +17,49 @@ Flow control is explicit in both directions:
 Control frames from the engine (LMI, ...) never compete with data for queue
 space: they wait in a small backlog that is served first, so a saturated line
 cannot starve link management.
+
+Framing
+-------
+- ``sync`` (every protocol): one HDLC frame per `line_input`/`line_output`
+  item, FCS included when the cable carries it; the serializer counts one
+  flag, the frame, its FCS and the stuffed zeros (``line_bits``).
+- ``async`` (PPP over a serial port or a pty, RFC 1662 section 4): the line is
+  an octet stream. `line_output` hands out ``7E stuffed-frame-with-FCS 7E``
+  octets escaped with the engine's ``accm_for(frame)``, each octet paced as
+  10 bit times (start + 8 data + stop). `line_input` takes any chunk of the
+  stream, however it was cut, and an `AsyncDeframer` finds the frames. The
+  FCS is part of the async framing itself, so it is always on the stream,
+  whatever ``carries_fcs`` says.
+
+The mode is chosen once, at construction, by binding the matching methods:
+the sync hot path is exactly what it was, with no per-frame test.
 """
 
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from operator import attrgetter
 from typing import Any
 
 from firmware_emu.adapter.firmware import ProtocolEngine
 from firmware_emu.errors import LocalProtocolError
+from firmware_emu.hdlc.async_framing import ALL_CONTROL, FLAG, AsyncDeframer, encode_async
 from firmware_emu.hdlc.fcs import append_fcs16, append_fcs32, check_fcs16, check_fcs32
 from firmware_emu.hdlc.framing import line_bits
 from firmware_emu.phy.config import LineConfig
 from firmware_emu.phy.pacer import LineTransmitter
 
 RX_QUEUE_LEN = 1024
+FRAMINGS = ("sync", "async")
+ASYNC_BITS_PER_OCTET = 10  # start bit + 8 data bits + stop bit (8N1)
+# Longest async frame (FCS included) the deframer accepts: PPP's largest MRU
+# (65535) plus address, control, protocol and FCS-32. Anything longer is line
+# garbage without flags; the port does not know the protocol's MRU, and a
+# too-small limit would turn a legitimate large frame into an error.
+ASYNC_MAX_FRAME = 65535 + 8
+_FLAG_BYTE = bytes((FLAG,))
 
 
 @dataclass
@@ -59,7 +86,12 @@ class Port:
         *,
         carries_fcs: bool,
         fcs_bits: int = 16,
+        framing: str = "sync",
     ) -> None:
+        if framing not in FRAMINGS:
+            raise LocalProtocolError(f"port {number}: framing must be sync or async, not {framing!r}")
+        if fcs_bits not in (16, 32):
+            raise LocalProtocolError(f"port {number}: fcs_bits must be 16 or 32, not {fcs_bits}")
         self.number = number
         self.line = line
         self.firmware = firmware
@@ -74,10 +106,24 @@ class Port:
         self._append_fcs = append_fcs32 if fcs_bits == 32 else append_fcs16
         self._check_fcs = check_fcs32 if fcs_bits == 32 else check_fcs16
         self._paced = line.bit_rate is not None
+        self.framing = framing
+        self._fcs_bits = fcs_bits
+        self._deframer: AsyncDeframer | None = None
+        self._accm_for: Callable[[bytes], int] | None = None
+        self._rx_accm: Callable[[Any], int] | None = None
+        if framing == "async":
+            # Instance attributes shadow the sync methods: chosen once, never tested per frame.
+            self._deframer = self._new_deframer()
+            self._offer = self._offer_async  # type: ignore[method-assign]
+            self.line_input = self._line_input_async  # type: ignore[method-assign]
+            self._bind_engine()
 
     # -- lifecycle (called through the mailbox) --------------------------------
     def start(self, now: float) -> None:
         self.running = True
+        if self._deframer is not None:
+            # Octets of a frame cut short by the last stop belong to nothing: hunt for a flag again.
+            self._deframer = self._new_deframer(self._deframer)
         self.engine.start(now)
         self._collect(now)
 
@@ -96,6 +142,8 @@ class Port:
             self.engine.stop(now)
             self._collect(now)
         self.firmware, self.engine = firmware, engine
+        if self._deframer is not None:
+            self._bind_engine()
         if was_running:
             self.start(now)
 
@@ -128,6 +176,12 @@ class Port:
         bits = line_bits(wire) if self._paced else 0
         return self.transmitter.offer(wire if self.carries_fcs else frame, bits, now)
 
+    def _offer_async(self, frame: bytes, now: float) -> bool:
+        accm_for = self._accm_for
+        wire = encode_async(self._append_fcs(frame), accm_for(frame) if accm_for else ALL_CONTROL)
+        bits = ASYNC_BITS_PER_OCTET * len(wire) if self._paced else 0
+        return self.transmitter.offer(wire, bits, now)
+
     # -- line -> driver (hot path) --------------------------------------------
     def line_input(self, wire: bytes, now: float) -> None:
         counters = self.counters
@@ -150,6 +204,50 @@ class Port:
             else:
                 self.rx.append(delivery)
                 counters.rx_delivered += 1
+        self._collect(now)
+
+    def _line_input_async(self, chunk: bytes, now: float) -> None:
+        """Async mode: any piece of the octet stream; the frames it completes go to the engine.
+
+        The stream is fed up to one flag at a time, so each frame is closed with
+        the receive ACCM in force when it arrived: a peer's Configure-Ack and the
+        first frame escaped with the newly agreed map often share a chunk, and
+        the map changes (LCP Opened) between the two.
+        """
+        counters = self.counters
+        counters.rx_bytes += len(chunk)
+        if not self.running:
+            counters.rx_while_stopped += 1
+            return
+        deframer = self._deframer
+        assert deframer is not None
+        dc = deframer.counters
+        errors_before = dc.crc_errors + dc.too_long + dc.aborts + dc.too_short
+        crc_before = dc.crc_errors
+        rx_accm = self._rx_accm
+        engine = self.engine
+        rx = self.rx
+        start = 0
+        end = len(chunk)
+        while start < end:
+            cut = chunk.find(_FLAG_BYTE, start)
+            stop = end if cut < 0 else cut + 1
+            if rx_accm is not None:
+                deframer.accm = rx_accm(engine)
+            for frame in deframer.feed(chunk[start:stop] if start or stop != end else chunk):
+                counters.rx_frames += 1
+                delivery = engine.receive_frame(frame, now)
+                if delivery is not None:
+                    if len(rx) >= RX_QUEUE_LEN:
+                        counters.rx_overruns += 1
+                    else:
+                        rx.append(delivery)
+                        counters.rx_delivered += 1
+            start = stop
+        errors = dc.crc_errors + dc.too_long + dc.aborts + dc.too_short - errors_before
+        if errors:
+            counters.rx_frames += errors  # frames that arrived, like sync's, good or not
+            counters.rx_crc_errors += dc.crc_errors - crc_before
         self._collect(now)
 
     def line_output(self, now: float) -> list[bytes]:
@@ -190,7 +288,31 @@ class Port:
             self.events.append(event)
             event = engine.next_event()
 
+    # -- async framing helpers -------------------------------------------------
+    def _new_deframer(self, previous: AsyncDeframer | None = None) -> AsyncDeframer:
+        deframer = AsyncDeframer(fcs_bits=self._fcs_bits, max_frame=ASYNC_MAX_FRAME)
+        if previous is not None:
+            deframer.counters = previous.counters  # statistics outlive a restart
+        return deframer
+
+    def _bind_engine(self) -> None:
+        """Look up once what the engine offers for async framing (PPP: its ACCMs)."""
+        engine = self.engine
+        self._accm_for = getattr(engine, "accm_for", None)
+        # rx_accm changes with LCP's state, so it is read again for every piece of the stream.
+        self._rx_accm = attrgetter("rx_accm") if hasattr(engine, "rx_accm") else None
+
     def status(self) -> dict[str, Any]:
+        status = self._status()
+        if self._deframer is not None:
+            status["line"]["framing"] = "async"
+            status["line"]["async"] = {
+                "rx_accm": f"{self._deframer.accm:08x}",
+                **asdict(self._deframer.counters),
+            }
+        return status
+
+    def _status(self) -> dict[str, Any]:
         return {
             "port": self.number,
             "firmware": self.firmware,

@@ -20,6 +20,10 @@ TIMESLOTS = {"t1": T1_TIMESLOTS, "e1": E1_TIMESLOTS}
 
 # Synchronous serial (V.35, X.21) clocks from 1200 bit/s to well above what a
 # userspace emulation can pace; "unlimited" runs the line unpaced.
+# An async serial port (PPP with framing: async, e.g. over transport type tty)
+# has no clock line: its "clock rate" is its baud rate, and the port paces
+# each octet as 10 bit times (start, 8 data, stop), so 115200 carries 11520
+# octets/s. The rules check that it matches transport.baud when both are set.
 CLOCK_RATE_MIN = 1200
 CLOCK_RATE_MAX = 100_000_000
 UNLIMITED = "unlimited"

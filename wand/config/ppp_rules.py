@@ -33,6 +33,9 @@ PPP_KEYS = (
     "ipv6",
     "auth",
 )
+# sync: HDLC frames on a bit-synchronous line (T1, V.35); async: RFC 1662 octet
+# stuffing on a byte stream (a serial port or pty: transport type tty, which
+# requires it; over unix/udp each datagram carries a piece of the stream).
 FRAMINGS = ("sync", "async")
 FRAMING_ALIASES = {"hdlc": "sync", "synchronous": "sync", "asynchronous": "async", "ahdlc": "async"}
 

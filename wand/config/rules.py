@@ -4,9 +4,10 @@ Section details live in line_rules, fr_rules, chdlc_rules, ppp_rules and
 iface_rules; this module reads the small sections (device, adapter,
 transport), dispatches `protocol:` on its type, and applies the rules that span
 sections (an interface and a switch entry may not share a DLCI; channel modes
-and addresses come from interfaces). Last, the firmware's own validate_config
-sees the finished protocol configuration, so that nothing it would refuse at
-start-up gets past the loader.
+and addresses come from interfaces; a tty transport means async PPP on a
+serial line). Last, the firmware's own validate_config sees the finished
+protocol configuration, so that nothing it would refuse at start-up gets past
+the loader.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from firmware_emu.chdlc.config import validate_config as validate_chdlc
 from firmware_emu.errors import LocalProtocolError
 from firmware_emu.fr.config import ChannelMode, FrameRelayConfig
 from firmware_emu.fr.lmi import validate_config as validate_frame_relay
+from firmware_emu.phy.config import LineConfig
 from firmware_emu.ppp.config import PppConfig
 from firmware_emu.ppp.config import validate_config as validate_ppp
 from wand.config.chdlc_rules import CHDLC_CHANNEL, CHDLC_KEYS, bind_chdlc, read_chdlc
@@ -40,10 +42,13 @@ from wand.config.line_rules import LINE_KEYS, read_line
 from wand.config.model import DeviceConfig, InterfaceConfig, SwitchConfig, TransportConfig
 from wand.config.ppp_rules import PPP_CHANNEL, PPP_KEYS, bind_ppp, read_ppp
 from wand.config.yamlpos import Map, Mark, Node
+from wand.transport import STANDARD_BAUDS
 
 TOP_KEYS = ("device", "adapter", "line", "protocol", "interfaces", "transport", "switch")
 ADAPTER_KEYS = ("name", "port")
-TRANSPORT_KEYS = ("type", "local", "remote")
+TRANSPORT_KEYS = ("type", "local", "remote", "device", "baud")
+TRANSPORT_TYPES = ("unix", "udp", "tty")
+TRANSPORT_ALIASES = {"serial": "tty", "pty": "tty"}
 
 DEVICE_MAX = 16
 PORTS_PER_ADAPTER = 4
@@ -57,7 +62,22 @@ _HOSTNAME = re.compile(
 )
 
 ProtocolConfig = FrameRelayConfig | ChdlcConfig | PppConfig
+
+
 _Config = TypeVar("_Config", FrameRelayConfig, ChdlcConfig, PppConfig)
+
+
+@dataclass(frozen=True)
+class TtyTransportConfig(TransportConfig):
+    """`transport: {type: tty, device: /dev/ttyS0, baud: 115200}`: an async serial port or a pty.
+
+    The device path is kept in `local` (what make_transport opens); a serial
+    port has no far address, so `remote` is empty. `baud` None leaves the
+    port's speed as it is. (A subclass, so that the model's TransportConfig
+    and everything reading it stay as they are.)
+    """
+
+    baud: int | None = None
 
 
 @dataclass(frozen=True)
@@ -108,6 +128,7 @@ def read_device(root: Node | None, sink: Sink, source: str) -> DeviceConfig | No
     line = None if line_section is None else read_line(line_section)
     links = _protocol(top, Device(name, number))
     transport = _transport(top)
+    _check_async(top, line, links.config, transport)
     if sink.errors:
         return None
     # No errors means every reader returned a value; the checks below only narrow types.
@@ -284,11 +305,18 @@ def _bind_channels(
 
 
 def _transport(top: Section) -> TransportConfig | None:
-    """How this emulated line reaches the far end: a unix datagram socket pair or UDP."""
+    """How this emulated line reaches the far end: a unix datagram socket pair, UDP, or a tty."""
     section = top.section("transport", TRANSPORT_KEYS, required=True)
     if section is None:
         return None
-    kind_ = section.choice("type", ("unix", "udp"), required=True)
+    kind_ = section.choice("type", TRANSPORT_TYPES, required=True, aliases=TRANSPORT_ALIASES)
+    if kind_ == "tty":
+        return _tty_transport(section)
+    if kind_ is not None:
+        for key in ("device", "baud"):
+            section.reject(
+                key, f"{key} is for a tty transport (type: tty); a {kind_} cable has local and remote"
+            )
     ends = {key: section.string(key, required=True) for key in ("local", "remote")}
     if kind_ is not None:
         for key, value in ends.items():
@@ -305,6 +333,91 @@ def _transport(top: Section) -> TransportConfig | None:
     if kind_ is None or local is None or remote is None:
         return None
     return TransportConfig(kind=cast(Literal["unix", "udp"], kind_), local=local, remote=remote)
+
+
+def _tty_transport(section: Section) -> TtyTransportConfig | None:
+    """A serial port or pty: its device path and, optionally, the baud rate to set."""
+    for key in ("local", "remote"):
+        section.reject(
+            key,
+            f"{key} is for unix and udp cables; a tty transport names its port with device (no far address)",
+        )
+    device = section.string("device", required=True)
+    if device is not None and (not device.startswith("/") or "\0" in device):
+        section.sink.add(
+            section.where("device"),
+            section.key("device"),
+            f"'{device}' is not an absolute path: name the port like /dev/ttyS0 or /dev/wand-lab/ttyA",
+        )
+        device = None
+    baud = section.integer("baud")
+    if baud is not None and baud not in STANDARD_BAUDS:
+        common = ", ".join(str(b) for b in STANDARD_BAUDS if 9600 <= b <= 921600)
+        section.sink.add(
+            section.where("baud"),
+            section.key("baud"),
+            f"{baud} is not a standard baud rate (e.g. {common})",
+        )
+        return None
+    if device is None or (baud is None and section.has("baud")):
+        return None
+    return TtyTransportConfig(kind=cast(Literal["unix", "udp"], "tty"), local=device, remote="", baud=baud)
+
+
+def _check_async(
+    top: Section, line: LineConfig | None, protocol: ProtocolConfig | None, transport: TransportConfig | None
+) -> None:
+    """A tty transport goes with async PPP, and its baud rate with the line's clock rate.
+
+    A tty is an async serial port: only PPP runs async framing (RFC 1662), and
+    sync HDLC cannot cross one. The other way round is allowed: async PPP over
+    a unix or udp cable carries a piece of the octet stream per datagram. On a
+    serial line the clock_rate of an async port is its baud rate (the port
+    paces 10 bit times per octet). Each check needs both of its settings read
+    without error (else it is skipped).
+    """
+    sink = top.sink
+    framing = protocol.framing if isinstance(protocol, PppConfig) else None
+    if isinstance(transport, TtyTransportConfig) and protocol is not None:
+        if framing is None:
+            name = "chdlc" if isinstance(protocol, ChdlcConfig) else "frame_relay"
+            sink.add(
+                _value_mark(top, "transport", "type"),
+                "transport.type",
+                f"a tty is an async serial line, which carries PPP with framing: async, not {name}",
+            )
+        elif framing != "async":
+            sink.add(
+                _value_mark(top, "protocol", "framing"),
+                "protocol.framing",
+                "a tty transport is an async serial line: set framing: async "
+                "(sync HDLC needs a synchronous port)",
+            )
+    if (
+        isinstance(transport, TtyTransportConfig)
+        and transport.baud is not None
+        and line is not None
+        and line.kind == "serial"
+        and line.clock_rate is not None
+        and line.clock_rate != transport.baud
+    ):
+        sink.add(
+            _value_mark(top, "transport", "baud"),
+            "transport.baud",
+            f"baud {transport.baud} differs from line.clock_rate {line.clock_rate}: "
+            "an async port's clock rate is its baud rate",
+        )
+
+
+def _value_mark(top: Section, section: str, key: str) -> Mark:
+    """Where `section.key` is written (its value, or the key if null), else the section itself."""
+    node = top.get(section)
+    if not isinstance(node, Map):
+        return top.where(section)
+    for entry in node.entries:
+        if entry.key == key:
+            return entry.key_mark if is_null(entry.value) else entry.value.mark
+    return node.mark
 
 
 def endpoint_problem(kind_: str, text: str) -> str:
