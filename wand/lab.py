@@ -24,7 +24,7 @@ from pathlib import Path
 
 import yaml
 
-from firmware_emu.phy.theory import tcp_goodput
+from firmware_emu.phy.theory import async_tcp_goodput, tcp_goodput
 from wand import netns
 
 STATE_DIR = Path("/run/wand/lab")
@@ -62,7 +62,8 @@ def parse_line(spec: str) -> dict:
     raise ValueError(f"bad --line {spec!r}: use t1, e1, serial:RATE or serial:unlimited")
 
 
-PROTOCOL_DIRS = {"fr": "", "chdlc": "chdlc", "ppp": "ppp"}
+PROTOCOL_DIRS = {"fr": "", "chdlc": "chdlc", "ppp": "ppp", "ppp-async": "ppp-async"}
+TTY_DIR = Path("/dev/wand-lab")  # the async lab's serial cable: a socat pty pair linked here
 
 
 def _site_configs(config_dir: Path, switch: bool, protocol: str = "fr") -> dict[str, list[Path]]:
@@ -109,6 +110,8 @@ def up(
     STATE_DIR.mkdir(parents=True, exist_ok=True)
     started: dict[str, list[str]] = {}
     try:
+        if protocol == "ppp-async":
+            _start_serial_cable()
         for ns, sources in configs.items():
             netns.add(ns)
             started[ns] = _write_configs(sources, STATE_DIR / ns, line)
@@ -144,6 +147,17 @@ def _start_daemon(ns: str, files: list[str], verbose: bool) -> None:
         raise RuntimeError(f"{ns}: wand exited with {proc.returncode}; see {STATE_DIR}/{ns}.log")
 
 
+def _start_serial_cable() -> None:
+    """A null-modem cable for the async lab: two ptys joined by socat, in the host's
+    filesystem (a tty is not a network object, so no namespace is involved)."""
+    TTY_DIR.mkdir(parents=True, exist_ok=True)
+    ends = [f"pty,raw,echo=0,link={TTY_DIR / name}" for name in ("ttyA", "ttyB")]
+    proc = subprocess.Popen(["socat", *ends], stderr=subprocess.DEVNULL, start_new_session=True)
+    (STATE_DIR / "cable.pid").write_text(str(proc.pid))
+    if not netns.wait_for(lambda: all((TTY_DIR / n).exists() for n in ("ttyA", "ttyB")), 10):
+        raise RuntimeError("socat did not create the pty pair under /dev/wand-lab")
+
+
 def _wan_interface(files: list[str]) -> str:
     from wand.config import load_device
 
@@ -163,6 +177,11 @@ def down() -> None:
                 os.kill(int(pidfile.read_text()), signal.SIGTERM)
     for ns in _namespaces():
         netns.delete(ns)
+    cable = STATE_DIR / "cable.pid"
+    if cable.exists():
+        with contextlib.suppress(ProcessLookupError, ValueError):
+            os.kill(int(cable.read_text()), signal.SIGTERM)
+        shutil.rmtree(TTY_DIR, ignore_errors=True)
     shutil.rmtree(STATE_DIR, ignore_errors=True)
 
 
@@ -214,7 +233,10 @@ def demo(config_dir: Path, line_spec: str | None, switch: bool, seconds: int, pr
         received_bps = result["end"]["sum_received"]["bits_per_second"]
         print(f"iperf3 siteA -> siteB, {seconds}s: {received_bps / 1e6:.3f} Mb/s goodput")
         if line.bit_rate is not None:
-            theory = tcp_goodput(line.bit_rate, header=HEADER_BYTES[cfg.protocol_name])
+            if getattr(cfg.protocol, "framing", "sync") == "async":
+                theory = async_tcp_goodput(line.bit_rate)
+            else:
+                theory = tcp_goodput(line.bit_rate, header=HEADER_BYTES[cfg.protocol_name])
             print(
                 f"  line {line.bit_rate / 1e6:.3f} Mb/s, theoretical TCP goodput {theory / 1e6:.3f} Mb/s, "
                 f"ratio {received_bps / theory:.3f}"

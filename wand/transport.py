@@ -102,6 +102,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import logging
 import os
 import select
 import socket
@@ -112,6 +113,8 @@ import tty
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any, Protocol
+
+log = logging.getLogger("wand.transport")
 
 # Not exported by Python's socket module; values from <asm-generic/socket.h>.
 SO_SNDBUFFORCE = 32
@@ -614,7 +617,14 @@ class TtyTransport(LinkTransport):
 
     # -- opening -----------------------------------------------------------------
     def _open(self) -> int:
-        """Open and configure the device; OSError (or termios.error) if that is impossible."""
+        """Open and configure the device; OSError if that is impossible."""
+        try:
+            return self._open_tty()
+        except termios.error as exc:  # not an OSError: callers expect one for a device problem
+            code, text = exc.args if len(exc.args) == 2 else (errno.EIO, str(exc))
+            raise OSError(code, f"cannot configure the port: {text}", self.device) from exc
+
+    def _open_tty(self) -> int:
         fd = os.open(self.device, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK | os.O_CLOEXEC)
         try:
             if not os.isatty(fd):
@@ -662,6 +672,9 @@ class TtyTransport(LinkTransport):
         self._close_tty()
         self.last_error = why
         self._reopen_due = (time.monotonic() if now is None else now) + REOPEN_INTERVAL
+        # Once per hang-up (re-open failures are only counted): the carrier follows when
+        # the protocol notices, PPP by its echo keepalive.
+        log.warning("tty %s: %s; far end absent, re-opening every %g s", self.device, why, REOPEN_INTERVAL)
 
     def _close_tty(self) -> None:
         if self._fd < 0:
@@ -682,15 +695,12 @@ class TtyTransport(LinkTransport):
         return self._epoll.fileno()
 
     def send(self, frame: bytes) -> bool:
-        if self._fd < 0:
-            self.counters.tx_peer_absent += 1
-            return True
         if self._pending and not self.flush():
-            if self._fd < 0:  # the flush found the tty hung up
-                self.counters.tx_peer_absent += 1
-                return True
             self.counters.tx_would_block += 1
             return False
+        if self._fd < 0:  # hung up (perhaps just now, by the flush): the far end is absent
+            self.counters.tx_peer_absent += 1
+            return True
         try:
             written = os.write(self._fd, frame)
         except (BlockingIOError, InterruptedError):
@@ -758,9 +768,9 @@ class TtyTransport(LinkTransport):
             return
         try:
             fd = self._open()
-        except (OSError, termios.error) as exc:
+        except OSError as exc:
             self.counters.connect_failures += 1
-            self.last_error = f"re-open: {_error_text(exc)}"
+            self.last_error = f"re-open: {exc.strerror or exc}"
             self._reopen_due = now + REOPEN_INTERVAL
             return
         # A path left behind by a dead far end (socat killed) may name a pty that is
@@ -776,6 +786,7 @@ class TtyTransport(LinkTransport):
         self._fd = fd
         self.last_error = ""
         self._watch()
+        log.info("tty %s: re-opened (%s)", self.device, self._name)
 
     def close(self) -> None:
         self._close_tty()
@@ -796,12 +807,6 @@ class TtyTransport(LinkTransport):
         return text
 
 
-def _error_text(exc: BaseException) -> str:
-    if isinstance(exc, OSError):
-        return exc.strerror or str(exc)
-    return str(exc)
-
-
 class _TransportSpec(Protocol):
     # Read-only properties so frozen dataclasses (TransportConfig) conform.
     @property
@@ -815,7 +820,7 @@ class _TransportSpec(Protocol):
 def make_transport(cfg: _TransportSpec) -> LinkTransport:
     """Build the transport a wand.config.model.TransportConfig describes.
 
-    A tty's config (wand.config.rules.TtyTransportConfig) names its device in
+    A tty's config (a TransportConfig of kind "tty") names its device in
     `local` and adds `baud`: a serial port has no far address.
     """
     if cfg.kind == "unix":

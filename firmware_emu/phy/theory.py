@@ -34,3 +34,17 @@ def tcp_goodput(
 def serialization_rtt(bit_rate: float, ip_bytes: int, header: int = FR_IETF_HEADER) -> float:
     """Round-trip serialization time of one packet each way (e.g. ping), seconds."""
     return 2 * frame_bits(ip_bytes, header, stuffing=0.0) / bit_rate
+
+
+# RFC 1662 async framing: every octet costs 10 bits (start + 8 + stop); with an
+# ACCM of 0 only 0x7E and 0x7D are escaped, two octet values in 256 of random data.
+ASYNC_BITS_PER_OCTET = 10
+ASYNC_ESCAPES_ACCM0 = 2 / 256
+
+
+def async_tcp_goodput(
+    bit_rate: float, mtu: int = 1500, header: int = 4, escapes: float = ASYNC_ESCAPES_ACCM0
+) -> float:
+    """Best possible TCP goodput over async PPP (one flag between frames, FCS-16)."""
+    octets = FLAG_BYTES + (header + mtu + 2) * (1 + escapes)
+    return bit_rate * (mtu - IPV4_TCP_HEADERS) * 8 / (octets * ASYNC_BITS_PER_OCTET)

@@ -7,6 +7,7 @@ nothing while wanpipe2 restarts three times.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -102,6 +103,18 @@ def test_traffic_on_all_sixteen_lines(sixteen):
     assert listing.returncode == 0, listing.stderr
     for n in range(1, LINES + 1):
         assert f"wanpipe{n} " in listing.stdout
+    version = _wanrouter(a, "version")
+    assert version.returncode == 0 and version.stdout.startswith("wand ")
+    status = _wanrouter(a, "status")
+    assert status.returncode == 0
+    firmware = {row.split()[0]: row.split()[1] for row in status.stdout.splitlines()[1:]}
+    assert (
+        firmware["wanpipe1"] == "frame_relay"
+        and firmware["wanpipe7"] == "chdlc"
+        and firmware["wanpipe12"] == "ppp"
+    )
+    detail = json.loads(_wanrouter(a, "--json", "status", "wanpipe12").stdout)["wanpipe12"]
+    assert detail["protocol"]["ipcp"]["state"] == "Opened"
 
 
 def _wanrouter(site: Site, *args: str) -> subprocess.CompletedProcess[str]:

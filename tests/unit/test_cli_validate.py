@@ -39,3 +39,14 @@ def test_directory_means_its_wanpipe_files(capsys):
 def test_empty_directory_is_an_error(tmp_path, capsys):
     assert main(["validate", str(tmp_path)]) == 1
     assert "no wanpipe*.yaml" in capsys.readouterr().err
+
+
+def test_two_lines_cannot_share_one_cable_end(tmp_path, capsys):
+    text = (REPO / "etc/lab/siteA/wanpipe1.yaml").read_text()
+    (tmp_path / "wanpipe1.yaml").write_text(text)
+    second = text.replace("device: wanpipe1", "device: wanpipe2").replace("port: 1", "port: 2")
+    second = second.replace("name: wp1_fr16", "name: wp2_fr16")
+    (tmp_path / "wanpipe2.yaml").write_text(second)
+    assert main(["validate", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert "wanpipe2.yaml" in err and "transport.local" in err and "already used by wanpipe1" in err

@@ -323,8 +323,9 @@ def minimal(
     adapter: str = "",
     dlcis: str = "[16]",
     station: str = "cpe",
-    local: str = "/run/a.sock",
+    local: str = "",
 ) -> str:
+    local = local or f"/run/{device}.sock"  # each line its own cable end
     return (
         f"device: {device}\n"
         "line: {type: t1}\n"
@@ -345,7 +346,7 @@ def write(tmp_path: Path, name: str, text: str) -> str:
 
 def test_duplicate_device_names(tmp_path: Path) -> None:
     a = write(tmp_path, "a.yaml", minimal(adapter="{port: 1}"))
-    b = write(tmp_path, "b.yaml", minimal(adapter="{port: 2}"))
+    b = write(tmp_path, "b.yaml", minimal(adapter="{port: 2}", local="/run/b.sock"))
     (err,) = set_errors(a, b)
     assert (err.file, err.line, err.column, err.key) == (b, 1, 9, "device")
     assert f"{a}:1" in err.message

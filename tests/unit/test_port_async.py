@@ -155,6 +155,36 @@ def test_lcp_and_ipcp_come_up_and_data_round_trips(chunking: str) -> None:
         assert link.port(name).status()["line"]["async"]["frames"] == counters["rx_frames"]
 
 
+def test_the_receive_accm_changes_between_frames_of_one_chunk() -> None:
+    """The peer's Configure-Ack and its first frame under the new map, read in one piece.
+
+    Once A has acked B's Configure-Request, what B sends A is held back until
+    it holds two frames: B's Configure-Ack, and the IPCP Configure-Request B
+    sent on opening LCP, escaped with the map A asked for (none: its
+    addresses go as raw control characters).
+    A then reads B's Configure-Ack and that IPCP frame in one chunk, and must
+    deframe the second with the map in force after the first (LCP Opened).
+    """
+    link: AsyncLink
+    held: list[bool] = []
+
+    def hold_to_a(pending: bytearray, step: int) -> list[bytes]:
+        a_lcp = link.port("a").engine.status()["lcp"]["state"]
+        if pending is link.in_flight["a"] and a_lcp == "Ack-Sent":
+            if pending.count(0x7E) < 4:  # not yet two whole frames: the Ack and the IPCP request
+                return []
+            held.append(bytes(pending))
+        return [bytes(pending)]
+
+    link = AsyncLink(hold_to_a)
+    assert link.wait_for(link.usable, 15)
+    (chunk,) = held  # the scenario happened: one chunk, LCP Configure-Ack then IPCP
+    lcp_ack, ipcp = (f[:5] for f in AsyncDeframer(accm=0).feed(chunk))
+    assert (lcp_ack, ipcp) == (b"\xff\x03\xc0\x21\x02", b"\xff\x03\x80\x21\x01")
+    assert link.port("a").status()["counters"]["rx_crc_errors"] == 0
+    assert link.port("a").status()["line"]["async"]["rx_accm"] == "00000000"
+
+
 def test_the_negotiated_accm_is_honoured_on_the_wire() -> None:
     # A asks for XON and XOFF (0x11, 0x13) to be escaped; B asks for nothing.
     link = AsyncLink(

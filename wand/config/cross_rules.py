@@ -44,8 +44,25 @@ def cross_check(devices: list[Loaded], complete: bool) -> list[ConfigError]:
     by_name = _unique_devices(devices, errors)
     _check_ports(devices, errors)
     _check_interface_names(devices, errors)
+    _check_local_endpoints(devices, errors)
     _check_switch_targets(devices, by_name, complete, errors)
     return errors
+
+
+def _check_local_endpoints(devices: list[Loaded], errors: list[ConfigError]) -> None:
+    """Two lines cannot own one end of a cable: one socket path, UDP port or tty each."""
+    owner: dict[tuple[str, str], Loaded] = {}
+    for device in devices:
+        transport = device.config.transport
+        key = (transport.kind, transport.local)
+        first = owner.setdefault(key, device)
+        if first is not device:
+            path = "transport.device" if transport.kind == "tty" else "transport.local"
+            errors.append(
+                device.error(
+                    path, f"{transport.local} is already used by {first.config.name} ({first.where(path)})"
+                )
+            )
 
 
 def _unique_devices(devices: list[Loaded], errors: list[ConfigError]) -> dict[str, Loaded]:

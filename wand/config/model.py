@@ -36,9 +36,10 @@ class InterfaceConfig:
 
 @dataclass(frozen=True)
 class TransportConfig:
-    kind: Literal["unix", "udp"]
-    local: str  # unix: socket path; udp: "host:port"
-    remote: str
+    kind: Literal["unix", "udp", "tty"]
+    local: str  # unix: socket path; udp: "host:port"; tty: the device (a serial port or a pty)
+    remote: str  # the far end; empty for a tty, whose far end is whatever is plugged in
+    baud: int | None = None  # tty only: the rate to set (None leaves the device as it is)
 
 
 @dataclass(frozen=True)

@@ -68,19 +68,6 @@ _Config = TypeVar("_Config", FrameRelayConfig, ChdlcConfig, PppConfig)
 
 
 @dataclass(frozen=True)
-class TtyTransportConfig(TransportConfig):
-    """`transport: {type: tty, device: /dev/ttyS0, baud: 115200}`: an async serial port or a pty.
-
-    The device path is kept in `local` (what make_transport opens); a serial
-    port has no far address, so `remote` is empty. `baud` None leaves the
-    port's speed as it is. (A subclass, so that the model's TransportConfig
-    and everything reading it stay as they are.)
-    """
-
-    baud: int | None = None
-
-
-@dataclass(frozen=True)
 class Links:
     """A protocol and what runs over it; each part None when something in it was wrong."""
 
@@ -335,7 +322,7 @@ def _transport(top: Section) -> TransportConfig | None:
     return TransportConfig(kind=cast(Literal["unix", "udp"], kind_), local=local, remote=remote)
 
 
-def _tty_transport(section: Section) -> TtyTransportConfig | None:
+def _tty_transport(section: Section) -> TransportConfig | None:
     """A serial port or pty: its device path and, optionally, the baud rate to set."""
     for key in ("local", "remote"):
         section.reject(
@@ -361,7 +348,7 @@ def _tty_transport(section: Section) -> TtyTransportConfig | None:
         return None
     if device is None or (baud is None and section.has("baud")):
         return None
-    return TtyTransportConfig(kind=cast(Literal["unix", "udp"], "tty"), local=device, remote="", baud=baud)
+    return TransportConfig(kind="tty", local=device, remote="", baud=baud)
 
 
 def _check_async(
@@ -378,7 +365,7 @@ def _check_async(
     """
     sink = top.sink
     framing = protocol.framing if isinstance(protocol, PppConfig) else None
-    if isinstance(transport, TtyTransportConfig) and protocol is not None:
+    if transport is not None and transport.kind == "tty" and protocol is not None:
         if framing is None:
             name = "chdlc" if isinstance(protocol, ChdlcConfig) else "frame_relay"
             sink.add(
@@ -394,7 +381,8 @@ def _check_async(
                 "(sync HDLC needs a synchronous port)",
             )
     if (
-        isinstance(transport, TtyTransportConfig)
+        transport is not None
+        and transport.kind == "tty"
         and transport.baud is not None
         and line is not None
         and line.kind == "serial"
