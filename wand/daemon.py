@@ -24,10 +24,12 @@ from wand.line import LineDriver
 from wand.netlink_worker import NetlinkWorker
 from wand.paths import default_state_dir
 from wand.sdnotify import notify
+from wand.statusfiles import StatusFiles
 from wand.timerfd import TimerFd
 from wand.tun import InterfaceExistsError, interface_exists
 
 log = logging.getLogger("wand.daemon")
+STATUS_INTERVAL = 1.0  # seconds between refreshes of the /proc-style status files
 
 
 class StartupError(RuntimeError):
@@ -50,6 +52,8 @@ class Daemon:
         self.lines: dict[str, LineDriver] = {}
         self.admin_stopped: set[str] = set()  # devices stopped by the operator, kept stopped across reloads
         self.control: ControlServer | None = None
+        self.status_files: StatusFiles | None = None
+        self._status_timer: asyncio.TimerHandle | None = None
         self.started_at = 0.0
         self._flags: set[str] = set()
         self._wake: asyncio.Event | None = None
@@ -78,6 +82,8 @@ class Daemon:
                 self._start_line(cfg)
             self.control = ControlServer(self, self.state_dir)
             await self.control.start()
+            self.status_files = StatusFiles(self, self.state_dir)
+            self._refresh_status_files()
             self.started_at = loop.time()
             log.info("wand: %d line(s) up", len(self.lines))
             notify(f"READY=1\nSTATUS={len(self.lines)} line(s) up")
@@ -102,6 +108,10 @@ class Daemon:
         finally:
             if self.control is not None:
                 self.control.close()
+            if self._status_timer is not None:
+                self._status_timer.cancel()
+            if self.status_files is not None:
+                self.status_files.remove()
             for line in list(self.lines.values()):
                 self._stop_line(line)
             loop.remove_reader(self._timer.fileno())
@@ -226,6 +236,16 @@ class Daemon:
         if name not in self.lines:
             self._check_names_free([cfg])
             self._start_line(cfg)
+
+    def _refresh_status_files(self) -> None:
+        """Rewrite the /proc-style status files (only those that changed), then again in a second."""
+        assert self._loop is not None
+        if self.status_files is not None:
+            try:
+                self.status_files.write()
+            except OSError as exc:
+                log.warning("status files: %s", exc)
+        self._status_timer = self._loop.call_later(STATUS_INTERVAL, self._refresh_status_files)
 
     def uptime(self) -> float:
         return self._loop.time() - self.started_at if self._loop is not None else 0.0

@@ -33,24 +33,24 @@ def _render(verb: str, result: Any) -> str:
                 f"{row['device']:10} {row['protocol']:12} {row['line']:6} {row['state']:8} {link:5} {ifs}"
             )
         return "\n".join(lines)
-    if verb == "status":
-        lines = [f"{'device':10} {'firmware':12} {'line':6} {'bit rate':>10} {'link':6} channels"]
-        for name, st in result.items():
-            if not st.get("running", True) or "protocol" not in st:
-                lines.append(f"{name:10} {'-':12} {'-':6} {'-':>10} {'stopped':6}")
-                continue
-            rate = st["line"]["bit_rate"]
-            link = "up" if st["protocol"].get("link_up") else "down"
-            chans = (
-                ", ".join(f"{n}({'up' if c['usable'] else 'down'})" for n, c in st["channels"].items()) or "-"
-            )
-            lines.append(
-                f"{name:10} {st['firmware']:12} {st['line']['type']:6} {rate or 'unpaced':>10} {link:6} {chans}"
-            )
-        return "\n".join(lines)
     if verb == "version":
         return f"wand {result['version']}, up {result['uptime']} s"
     return " ".join(f"{k}: {', '.join(v) if isinstance(v, list) else v}" for k, v in result.items())
+
+
+def _print_status_file(state_dir: Path, args: list[str]) -> int:
+    """`wanrouter status [wanpipeN]` shows the /proc/net/wanrouter-style files the daemon keeps."""
+    if len(args) > 1:
+        print("wanrouter: usage: status [wanpipeN]", file=sys.stderr)
+        return 2
+    path = state_dir / "wanrouter" / (args[0] if args else "status")
+    try:
+        print(path.read_text(), end="")
+    except FileNotFoundError:
+        what = f"no device {args[0]}" if args and (state_dir / "wanrouter").is_dir() else "no wand daemon"
+        print(f"wanrouter: {what} ({path} not found)", file=sys.stderr)
+        return 1 if args and (state_dir / "wanrouter").is_dir() else 3
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -64,8 +64,11 @@ def main(argv: list[str] | None = None) -> int:
         from wand.cli import main as wand_main
 
         return wand_main(["validate", *args.args])
+    state_dir = args.state_dir or default_state_dir()
+    if args.verb == "status" and not args.json:
+        return _print_status_file(state_dir, args.args)
     try:
-        reply = request(args.state_dir or default_state_dir(), args.verb, args.args)
+        reply = request(state_dir, args.verb, args.args)
     except ControlError as exc:
         print(f"wanrouter: {exc}", file=sys.stderr)
         return 3

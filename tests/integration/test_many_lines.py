@@ -105,14 +105,18 @@ def test_traffic_on_all_sixteen_lines(sixteen):
         assert f"wanpipe{n} " in listing.stdout
     version = _wanrouter(a, "version")
     assert version.returncode == 0 and version.stdout.startswith("wand ")
-    status = _wanrouter(a, "status")
-    assert status.returncode == 0
-    firmware = {row.split()[0]: row.split()[1] for row in status.stdout.splitlines()[1:]}
-    assert (
-        firmware["wanpipe1"] == "frame_relay"
-        and firmware["wanpipe7"] == "chdlc"
-        and firmware["wanpipe12"] == "ppp"
-    )
+    # the /proc/net/wanrouter-style files, kept current by the daemon
+    assert wait_until(lambda: "wanpipe16" in _wanrouter(a, "status").stdout, 5)
+    rows = {
+        r.split("|")[0].strip(): [c.strip() for c in r.split("|")]
+        for r in _wanrouter(a, "status").stdout.splitlines()
+    }
+    assert rows["wanpipe1"][1] == "FR" and rows["wanpipe7"][1] == "CHDLC" and rows["wanpipe12"][1] == "PPP"
+    assert all(rows[f"wanpipe{n}"][-1] == "Connected" for n in range(1, LINES + 1))
+    interfaces = (a.state_dir / "wanrouter" / "interfaces").read_text()
+    assert "wp1_fr16" in interfaces and "DLCI 16" in interfaces
+    counters = _wanrouter(a, "status", "wanpipe1").stdout
+    assert "port.tx_packets:" in counters and "protocol.unknown_dlci:" in counters
     detail = json.loads(_wanrouter(a, "--json", "status", "wanpipe12").stdout)["wanpipe12"]
     assert detail["protocol"]["ipcp"]["state"] == "Opened"
 
