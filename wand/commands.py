@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from wand import __version__
 from wand.control import ControlError, command
+from wand.line import MailboxError
 from wand.tun import InterfaceExistsError
 
 if TYPE_CHECKING:
@@ -119,7 +120,23 @@ def _version(daemon: Daemon, args: list[str]) -> dict[str, Any]:
     return {"version": __version__, "uptime": round(daemon.uptime(), 1)}
 
 
-@command("reload", "reload", "re-read the configuration (as SIGHUP)")
+@command(
+    "reload",
+    "reload | reload wanpipeN --firmware NAME[:VERSION]",
+    "re-read the configuration (as SIGHUP), or swap one line's firmware live",
+)
 def _reload(daemon: Daemon, args: list[str]) -> dict[str, Any]:
-    daemon.reload()
-    return {"devices": sorted(daemon.lines)}
+    if not args:
+        daemon.reload()
+        return {"devices": sorted(daemon.lines)}
+    if len(args) != 3 or args[1] != "--firmware":
+        raise ControlError("usage: reload | reload wanpipeN --firmware NAME[:VERSION]")
+    devices, _ = _targets(daemon, args[:1], "reload")
+    line = _line_for_channel(daemon, devices[0], "start")
+    name, _, version = args[2].partition(":")
+    try:
+        result = line.load_firmware(name, version or None, daemon.now())
+    except MailboxError as exc:
+        raise ControlError(str(exc)) from None
+    daemon.rearm()
+    return result

@@ -21,9 +21,10 @@ from wand.config import ConfigErrors, format_errors, load_site
 from wand.config.model import DeviceConfig
 from wand.control import ControlServer
 from wand.line import LineDriver
+from wand.mgmt.server import MgmtServer
 from wand.netlink_worker import NetlinkWorker
 from wand.paths import default_state_dir
-from wand.sdnotify import notify
+from wand.sdnotify import notify, start_watchdog
 from wand.statusfiles import StatusFiles
 from wand.timerfd import TimerFd
 from wand.tun import InterfaceExistsError, interface_exists
@@ -52,6 +53,7 @@ class Daemon:
         self.lines: dict[str, LineDriver] = {}
         self.admin_stopped: set[str] = set()  # devices stopped by the operator, kept stopped across reloads
         self.control: ControlServer | None = None
+        self.mgmt: MgmtServer | None = None  # the wanpipemon UDP protocol
         self.status_files: StatusFiles | None = None
         self._status_timer: asyncio.TimerHandle | None = None
         self.started_at = 0.0
@@ -76,12 +78,16 @@ class Daemon:
         self.netlink = NetlinkWorker()
         self._timer = TimerFd()
         loop.add_reader(self._timer.fileno(), self._on_timer)
+        # WatchdogSec= pings, sent from this loop: if it gets stuck they stop and systemd restarts us.
+        watchdog = start_watchdog(loop)
         try:
             self._check_names_free(self.configs)
             for cfg in self.configs:
                 self._start_line(cfg)
             self.control = ControlServer(self, self.state_dir)
             await self.control.start()
+            self.mgmt = MgmtServer(self)
+            self.mgmt.start()
             self.status_files = StatusFiles(self, self.state_dir)
             self._refresh_status_files()
             self.started_at = loop.time()
@@ -108,6 +114,8 @@ class Daemon:
         finally:
             if self.control is not None:
                 self.control.close()
+            if self.mgmt is not None:
+                self.mgmt.close()
             if self._status_timer is not None:
                 self._status_timer.cancel()
             if self.status_files is not None:
@@ -119,6 +127,8 @@ class Daemon:
             self.netlink.close()
             for sig, _ in self.SIGNALS:
                 loop.remove_signal_handler(sig)
+            if watchdog is not None:
+                watchdog.cancel()
 
     # -- lines -------------------------------------------------------------------
     def _check_names_free(self, configs: list[DeviceConfig]) -> None:
@@ -247,11 +257,18 @@ class Daemon:
                 log.warning("status files: %s", exc)
         self._status_timer = self._loop.call_later(STATUS_INTERVAL, self._refresh_status_files)
 
+    def now(self) -> float:
+        assert self._loop is not None
+        return self._loop.time()
+
     def uptime(self) -> float:
         return self._loop.time() - self.started_at if self._loop is not None else 0.0
 
     def status(self) -> dict:
-        return {name: line.status() for name, line in sorted(self.lines.items())}
+        status = {name: line.status() for name, line in sorted(self.lines.items())}
+        if self.mgmt is not None:
+            status["mgmt"] = self.mgmt.counters()  # requests served and refused (wanpipemon)
+        return status
 
     def write_status(self) -> None:
         """Dump every line's status and counters as JSON (SIGUSR1), atomically."""

@@ -21,6 +21,7 @@ DatagramProtocol costs several times more per packet.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 from collections import deque
@@ -31,6 +32,7 @@ from firmware_emu.adapter import (
     Adapter,
     AddChannel,
     ConfigurePort,
+    LoadFirmware,
     Port,
     RemoveChannel,
     RemovePort,
@@ -63,6 +65,27 @@ UNPACED_QUEUE_LEN = 500  # the kernel's default txqueuelen for a TUN
 
 class MailboxError(RuntimeError):
     pass
+
+
+def _errors_logged(method: Callable[..., None]) -> Callable[..., None]:
+    """For the callbacks the event loop (or the daemon's timer) calls: an unexpected
+    error is logged with the device, rate-limited, and the loop carries on.
+
+    Left to asyncio, it would log a full traceback on every call, and a fd that
+    stays ready calls straight back: the journal would fill. From on_timer it
+    would also skip every other line's timers.
+    """
+
+    @functools.wraps(method)
+    def guarded(self: LineDriver, *args: object) -> None:
+        try:
+            method(self, *args)
+        except Exception:
+            self.errors.exception(
+                f"{self.name}: {method.__name__}", "%s: %s failed", self.name, method.__name__
+            )
+
+    return guarded
 
 
 class LineDriver:
@@ -247,12 +270,26 @@ class LineDriver:
                 self._open_channel(icfg)
         self.service(now)
 
+    def load_firmware(self, name: str, version: str | None, now: float) -> dict:
+        """Swap this line's firmware engine live (wanrouter reload wanpipeN --firmware NAME[:VERSION])."""
+        result = self._mailbox(LoadFirmware(self.cfg.port, name, version), now)
+        log.info(
+            "%s: firmware %s loaded (was %s, from %s)",
+            self.name,
+            result["firmware"],
+            result["previous"],
+            result["origin"],
+        )
+        self.service(now)
+        return result
+
     def set_switched_active(self, dlci: int, active: bool, now: float) -> None:
         if self.port is not None and dlci in _declared_channels(self.cfg):
             self._mailbox(SetChannelActive(self.cfg.port, dlci, active), now)
             self.service(now)
 
     # -- fast path -------------------------------------------------------------
+    @_errors_logged
     def _on_tun_readable(self, channel: Channel) -> None:
         port = self.port
         if port is None:
@@ -284,6 +321,7 @@ class LineDriver:
             port.submit(number, packet, proto, now)
         self.service(now)
 
+    @_errors_logged
     def _on_line_readable(self) -> None:
         port, transport = self.port, self.transport
         if port is None or transport is None:
@@ -299,6 +337,7 @@ class LineDriver:
             self.loop.add_writer(self.transport.fileno(), self._on_line_writable)
             self._writer_armed = True
 
+    @_errors_logged
     def _on_line_writable(self) -> None:
         if self.transport is not None:
             self.loop.remove_writer(self.transport.fileno())
@@ -313,6 +352,7 @@ class LineDriver:
         deadlines = [d for d in (self.port.deadline(), self.transport.deadline()) if d is not None]
         return min(deadlines, default=None)
 
+    @_errors_logged
     def on_timer(self, now: float) -> None:
         port, transport = self.port, self.transport
         if port is None or transport is None:
@@ -349,7 +389,11 @@ class LineDriver:
                 except OSError as exc:
                     channel.counters.rx_write_errors += 1
                     self.errors.warning(
-                        f"{channel.name}-write", "%s: %s: write: %s", self.name, channel.name, exc
+                        f"{self.name}: {channel.name}: write",
+                        "%s: %s: write: %s",
+                        self.name,
+                        channel.name,
+                        exc,
                     )
             else:
                 self._switch(delivery, now)
@@ -422,7 +466,9 @@ class LineDriver:
                 if channel is not None:
                     channel.assign_address(event.address, event.prefix)
             elif isinstance(event, ProtocolErrorSeen):
-                self.errors.warning(event.counter, "%s: %s: %s", self.name, event.counter, event.detail)
+                self.errors.warning(
+                    f"{self.name}: {event.counter}", "%s: %s: %s", self.name, event.counter, event.detail
+                )
 
     def _log_negotiation(self, port: Port) -> None:
         summary = getattr(port.engine, "negotiation_summary", None)  # protocols that negotiate (PPP)

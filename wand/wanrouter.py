@@ -2,6 +2,7 @@
 
     wanrouter start|stop|restart [wanpipeN [IFNAME]]
     wanrouter status [wanpipeN] | list | version | reload
+    wanrouter reload wanpipeN --firmware NAME[:VERSION]   (swap one line's firmware live)
     wanrouter validate FILE...
 
 It talks to the daemon's control socket (the daemon of this network namespace
@@ -57,6 +58,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="wanrouter", description=__doc__.split("\n\n")[0])
     parser.add_argument("--state-dir", type=Path, help="daemon state dir (default /run/wand/<netns>)")
     parser.add_argument("--json", action="store_true", help="print the daemon's answer as JSON")
+    parser.add_argument(
+        "--firmware", metavar="NAME[:VERSION]", help="with reload wanpipeN: swap its firmware live"
+    )
     parser.add_argument("verb", choices=[*VERBS, "validate"])
     parser.add_argument("args", nargs="*")
     args = parser.parse_args(argv)
@@ -64,6 +68,11 @@ def main(argv: list[str] | None = None) -> int:
         from wand.cli import main as wand_main
 
         return wand_main(["validate", *args.args])
+    if args.firmware is not None:
+        if args.verb != "reload" or len(args.args) != 1:
+            print("wanrouter: usage: reload wanpipeN --firmware NAME[:VERSION]", file=sys.stderr)
+            return 2
+        args.args += ["--firmware", args.firmware]
     state_dir = args.state_dir or default_state_dir()
     if args.verb == "status" and not args.json:
         return _print_status_file(state_dir, args.args)

@@ -8,13 +8,15 @@ firmware swapped or be restarted while the others keep running.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
-from firmware_emu.adapter.firmware import FIRMWARE, firmware_for
+from firmware_emu.adapter.firmware import FIRMWARE, find_build, firmware_for
 from firmware_emu.adapter.mailbox import (
     HANDLERS,
     AddChannel,
     ConfigurePort,
+    LoadFirmware,
     ReadStatus,
     RemoveChannel,
     RemovePort,
@@ -25,6 +27,7 @@ from firmware_emu.adapter.mailbox import (
     handles,
 )
 from firmware_emu.adapter.port import Port
+from firmware_emu.adapter.trace import PortTrace  # noqa: F401 - registers the trace commands' handlers
 from firmware_emu.errors import LocalProtocolError, ProtocolError
 
 MAX_PORTS = 4
@@ -69,8 +72,8 @@ def _configure(adapter: Adapter, cmd: ConfigurePort, now: float) -> None:
     if cmd.port in adapter.ports:
         _stopped_port(adapter, cmd.port)
     name = firmware_for(cmd.protocol)
-    factory, _version = FIRMWARE[name]
-    adapter.ports[cmd.port] = Port(
+    factory, version = FIRMWARE[name]
+    adapter.ports[cmd.port] = port = Port(
         cmd.port,
         cmd.line,
         name,
@@ -79,6 +82,26 @@ def _configure(adapter: Adapter, cmd: ConfigurePort, now: float) -> None:
         fcs_bits=cmd.fcs_bits,
         framing=cmd.framing,
     )
+    port.protocol_config, port.firmware_version = cmd.protocol, version
+
+
+@handles(LoadFirmware)
+def _load_firmware(adapter: Adapter, cmd: LoadFirmware, now: float) -> dict[str, Any]:
+    """Swap one port's engine for another build, live; the other ports never notice.
+
+    The new engine starts from the port's configuration, so the link
+    renegotiates (one LMI exchange, keepalive or LCP round) on this port only.
+    """
+    port = adapter.port(cmd.port)
+    build = find_build(cmd.firmware, cmd.version)
+    if build.name != firmware_for(port.protocol_config):
+        raise LocalProtocolError(
+            f"firmware {build.name} cannot run port {cmd.port}'s {firmware_for(port.protocol_config)} configuration"
+        )
+    previous = f"{port.firmware}:{port.firmware_version}"
+    port.swap_engine(build.name, build.factory(port.protocol_config, now), now)
+    port.firmware_version = build.version
+    return {"previous": previous, "firmware": f"{build.name}:{build.version}", "origin": build.origin}
 
 
 @handles(RemovePort)
@@ -104,6 +127,8 @@ def _stop(adapter: Adapter, cmd: StopPort, now: float) -> dict[str, Any]:
 def _add_channel(adapter: Adapter, cmd: AddChannel, now: float) -> None:
     port = adapter.port(cmd.port)
     port.engine.add_dlci(cmd.channel, now)  # type: ignore[attr-defined]
+    cfg = port.protocol_config  # kept in step, so that a firmware swap rebuilds the same PVCs
+    port.protocol_config = dataclasses.replace(cfg, dlcis=(*cfg.dlcis, cmd.channel))
     port.handle_timer(now)
 
 
@@ -111,6 +136,10 @@ def _add_channel(adapter: Adapter, cmd: AddChannel, now: float) -> None:
 def _remove_channel(adapter: Adapter, cmd: RemoveChannel, now: float) -> None:
     port = adapter.port(cmd.port)
     port.engine.remove_dlci(cmd.channel, now)  # type: ignore[attr-defined]
+    cfg = port.protocol_config
+    port.protocol_config = dataclasses.replace(
+        cfg, dlcis=tuple(d for d in cfg.dlcis if d.dlci != cmd.channel)
+    )
     port.handle_timer(now)
 
 

@@ -7,8 +7,13 @@ a protocol. Channel ids are protocol-specific: the DLCI for Frame Relay.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import metadata
 from typing import Any, Protocol
+
+from firmware_emu.errors import LocalProtocolError
 
 
 class ProtocolEngine(Protocol):
@@ -47,12 +52,55 @@ def _ppp(config: Any, now: float) -> ProtocolEngine:
     return PppEngine(config, now)
 
 
-# firmware name -> (engine factory, version)
+# firmware name -> (engine factory, version): the builds that ship with wand
 FIRMWARE: dict[str, tuple[EngineFactory, str]] = {
     "frame_relay": (_frame_relay, "1.0"),
     "chdlc": (_cisco_hdlc, "1.0"),
     "ppp": (_ppp, "1.0"),
 }
+
+# Installed packages add builds through this entry-point group; each entry point
+# names a FirmwareBuild. The group is read anew on every lookup, so a build
+# installed while the daemon runs can be loaded without restarting it.
+ENTRY_POINT_GROUP = "wand.firmware"
+
+
+@dataclass(frozen=True)
+class FirmwareBuild:
+    name: str  # the protocol it runs: frame_relay, chdlc, ppp
+    version: str
+    factory: EngineFactory
+    origin: str = "built in"
+
+
+def _version_key(version: str) -> tuple[tuple[int, str], ...]:
+    return tuple((int(p), "") if p.isdigit() else (-1, p) for p in version.replace("-", ".").split("."))
+
+
+def available_builds() -> list[FirmwareBuild]:
+    builds = [FirmwareBuild(name, version, factory) for name, (factory, version) in FIRMWARE.items()]
+    for entry in metadata.entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            build = entry.load()
+        except Exception as exc:  # a broken plugin must not break the lookup of the others
+            raise LocalProtocolError(
+                f"firmware plugin {entry.name} ({entry.value}) failed to load: {exc}"
+            ) from exc
+        if isinstance(build, FirmwareBuild):
+            builds.append(dataclasses.replace(build, origin=entry.value))
+    return builds
+
+
+def find_build(name: str, version: str | None = None) -> FirmwareBuild:
+    """The build of `name` with `version`, or the newest one when version is None."""
+    candidates = [
+        b for b in available_builds() if b.name == name and (version is None or b.version == version)
+    ]
+    if not candidates:
+        have = ", ".join(sorted(f"{b.name}:{b.version}" for b in available_builds()))
+        raise LocalProtocolError(f"no firmware {name}{':' + version if version else ''} (available: {have})")
+    return max(candidates, key=lambda b: _version_key(b.version))
+
 
 # protocol config class name -> firmware name (by name, so that importing this
 # module does not import every protocol package)

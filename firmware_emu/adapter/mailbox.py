@@ -73,6 +73,45 @@ class ReadStatus:
 
 
 @dataclass(frozen=True)
+class LoadFirmware:
+    """Swap a port's protocol engine for another firmware build, live."""
+
+    port: int
+    firmware: str  # frame_relay, chdlc, ppp
+    version: str | None = None  # None: the newest build available
+
+
+@dataclass(frozen=True)
+class StartTrace:
+    """Record the port's line frames (both directions) into a ring; opens a reader session."""
+
+    port: int
+    # Sizes and the idle timeout apply when this starts the ring; a second reader shares it.
+    capacity: int = 4096  # records
+    max_bytes: int = 4 << 20  # octets of frames
+    idle_timeout: float = 30.0  # s without any read before the trace switches itself off
+
+
+@dataclass(frozen=True)
+class ReadTrace:
+    """The session's records from `cursor` on, and how many it missed (pushed out of the ring)."""
+
+    port: int
+    session: int
+    cursor: int
+    max_records: int = 1024
+    max_bytes: int = 32 << 10
+
+
+@dataclass(frozen=True)
+class StopTrace:
+    """Close a reader session; the ring goes when the last one does."""
+
+    port: int
+    session: int
+
+
+@dataclass(frozen=True)
 class Reply:
     ok: bool
     data: dict[str, Any] = field(default_factory=dict)

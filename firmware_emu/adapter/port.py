@@ -41,7 +41,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from operator import attrgetter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from firmware_emu.adapter.firmware import ProtocolEngine
 from firmware_emu.errors import LocalProtocolError
@@ -50,6 +50,9 @@ from firmware_emu.hdlc.fcs import append_fcs16, append_fcs32, check_fcs16, check
 from firmware_emu.hdlc.framing import line_bits
 from firmware_emu.phy.config import LineConfig
 from firmware_emu.phy.pacer import LineTransmitter
+
+if TYPE_CHECKING:
+    from firmware_emu.adapter.trace import PortTrace
 
 RX_QUEUE_LEN = 1024
 FRAMINGS = ("sync", "async")
@@ -95,6 +98,8 @@ class Port:
         self.number = number
         self.line = line
         self.firmware = firmware
+        self.firmware_version = "?"
+        self.protocol_config: Any = None  # what the engine was built from, for a live firmware swap
         self.engine = engine
         self.carries_fcs = carries_fcs
         self.running = False
@@ -102,6 +107,8 @@ class Port:
         self.rx: deque[Any] = deque()
         self.events: deque[Any] = deque()
         self.counters = PortCounters()
+        # The line trace (trace.py): None while off, so the hot paths pay one test for it.
+        self.trace: PortTrace | None = None
         self._control_backlog: deque[bytes] = deque()
         self._append_fcs = append_fcs32 if fcs_bits == 32 else append_fcs16
         self._check_fcs = check_fcs32 if fcs_bits == 32 else check_fcs16
@@ -197,6 +204,8 @@ class Port:
                 return
         else:
             frame = wire
+        if self.trace is not None:
+            self.trace.record_rx(self, frame, now)
         delivery = self.engine.receive_frame(frame, now)
         if delivery is not None:
             if len(self.rx) >= RX_QUEUE_LEN:
@@ -236,6 +245,8 @@ class Port:
                 deframer.accm = rx_accm(engine)
             for frame in deframer.feed(chunk[start:stop] if start or stop != end else chunk):
                 counters.rx_frames += 1
+                if self.trace is not None:
+                    self.trace.record_rx(self, frame, now)
                 delivery = engine.receive_frame(frame, now)
                 if delivery is not None:
                     if len(rx) >= RX_QUEUE_LEN:
@@ -257,6 +268,8 @@ class Port:
         while backlog and self.transmitter.space > 0:
             self._offer(backlog.popleft(), now)
             frames.extend(self.transmitter.due(now))
+        if self.trace is not None and frames:
+            self.trace.record_tx(self, frames, now)
         return frames
 
     # -- timers ----------------------------------------------------------------
@@ -316,6 +329,7 @@ class Port:
         return {
             "port": self.number,
             "firmware": self.firmware,
+            "firmware_version": self.firmware_version,
             "running": self.running,
             "line": {
                 "type": self.line.kind,

@@ -179,3 +179,26 @@ def test_bad_control_commands_get_clear_errors(sixteen):
         a.ns, [sys.executable, "-m", "wand.wanrouter", "--state-dir", "/nonexistent", "status"]
     )
     assert missing.returncode == 3 and "no wand daemon" in missing.stderr
+
+
+def test_live_firmware_swap_loses_nothing_on_the_other_lines(sixteen):
+    a, b, _ = sixteen
+    flood = nsutil.popen(
+        a.ns,
+        ["ping", "-c", "300", "-i", "0.01", "-W", "1", _peer("wp1_fr16")],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    for device, firmware, ifname in (
+        ("wanpipe2", "frame_relay", "wp2_fr16"),
+        ("wanpipe7", "chdlc:1.0", "wp7_chdlc"),
+    ):
+        result = _wanrouter(a, "reload", device, "--firmware", firmware)
+        assert result.returncode == 0, result.stderr
+        assert "firmware:" in result.stdout or "firmware" in result.stdout
+        assert wait_until(lambda i=ifname: a.carrier(i), 20), a.log_text()[-2000:]
+    out, _ = flood.communicate(timeout=60)
+    assert "300 received" in out and " 0% packet loss" in out, out
+    assert "wanpipe2: firmware frame_relay:1.0 loaded" in a.log_text()
+    refused = _wanrouter(a, "reload", "wanpipe2", "--firmware", "ppp")
+    assert refused.returncode == 1 and "cannot run" in refused.stderr

@@ -42,6 +42,11 @@ class Wire:
         if not deadlines:
             return None
         self.now = max(self.now, min(deadlines))
+        for card in (self.a, self.b):  # ports other than 1 have no cable: their frames go nowhere
+            for number, port in card.ports.items():
+                if number != 1:
+                    port.handle_timer(self.now)
+                    port.line_output(self.now)
         for src, dst, name in ((self.a, self.b, "b"), (self.b, self.a, "a")):
             port = src.port(1)
             port.handle_timer(self.now)
