@@ -9,7 +9,7 @@ if [ "$(id -u)" -ne 0 ]; then
     exit 1
 fi
 
-packages=(iproute2 iputils-ping iperf3 socat net-tools kmod python3 python3-venv python3-pip)
+packages=(iproute2 iputils-ping iperf3 socat net-tools kmod systemd tshark python3 python3-venv python3-pip)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
