@@ -62,7 +62,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from wand.logsetup import setup_logging
 
-    setup_logging(args.verbose)
+    # Only the daemon logs to syslog: the tools answer the person who ran them.
+    setup_logging(args.verbose, daemon=args.command == "run")
     return args.func(args)
 
 

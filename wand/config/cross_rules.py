@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from firmware_emu.fr.config import FrameRelayConfig
 from wand.config.errors import ConfigError
+from wand.config.mgmt_rules import check_shared_ports
 from wand.config.model import DeviceConfig
 from wand.config.rules import PORTS_PER_ADAPTER
 from wand.config.yamlpos import Mark, Node, mark_at
@@ -46,6 +47,7 @@ def cross_check(devices: list[Loaded], complete: bool) -> list[ConfigError]:
     _check_interface_names(devices, errors)
     _check_local_endpoints(devices, errors)
     _check_switch_targets(devices, by_name, complete, errors)
+    check_shared_ports(devices, errors)
     return errors
 
 

@@ -52,6 +52,17 @@ class SwitchConfig:
 
 
 @dataclass(frozen=True)
+class ManagementConfig:
+    """The wanpipemon UDP management protocol of one device (wand.mgmt)."""
+
+    udp_port: int = 9000  # WANPIPE's UDPPORT; 0 turns management off for this device
+    ttl: int = 64  # IP TTL of replies; 1 keeps monitoring on the local segment
+    key: bytes | None = field(default=None, repr=False)  # HMAC-SHA256 key, from key_file
+    key_file: str | None = None  # where the key came from (for messages; never the key itself)
+    bind: str | None = None  # with a key only: the address to listen on (None: 0.0.0.0)
+
+
+@dataclass(frozen=True)
 class DeviceConfig:
     name: str  # wanpipeN
     number: int  # N
@@ -63,6 +74,9 @@ class DeviceConfig:
     interfaces: tuple[InterfaceConfig, ...] = ()
     switch: tuple[SwitchConfig, ...] = ()
     source: str = field(default="", compare=False)  # file it was loaded from
+    # Not compared: a reload that changes only management must not restart the
+    # line; the management server follows Daemon.configs on its own.
+    management: ManagementConfig = field(default_factory=ManagementConfig, compare=False)
 
     @property
     def protocol_name(self) -> str:

@@ -39,12 +39,13 @@ from wand.config.iface_rules import (
     read_single_interface,
 )
 from wand.config.line_rules import LINE_KEYS, read_line
+from wand.config.mgmt_rules import read_management
 from wand.config.model import DeviceConfig, InterfaceConfig, SwitchConfig, TransportConfig
 from wand.config.ppp_rules import PPP_CHANNEL, PPP_KEYS, bind_ppp, read_ppp
 from wand.config.yamlpos import Map, Mark, Node
 from wand.transport import STANDARD_BAUDS
 
-TOP_KEYS = ("device", "adapter", "line", "protocol", "interfaces", "transport", "switch")
+TOP_KEYS = ("device", "adapter", "line", "protocol", "interfaces", "transport", "switch", "management")
 ADAPTER_KEYS = ("name", "port")
 TRANSPORT_KEYS = ("type", "local", "remote", "device", "baud")
 TRANSPORT_TYPES = ("unix", "udp", "tty")
@@ -116,12 +117,13 @@ def read_device(root: Node | None, sink: Sink, source: str) -> DeviceConfig | No
     links = _protocol(top, Device(name, number))
     transport = _transport(top)
     _check_async(top, line, links.config, transport)
+    management = read_management(top)
     if sink.errors:
         return None
     # No errors means every reader returned a value; the checks below only narrow types.
     assert name is not None and number is not None and adapter is not None and port is not None
     assert line is not None and links.config is not None and transport is not None
-    assert links.interfaces is not None and links.switch is not None
+    assert links.interfaces is not None and links.switch is not None and management is not None
     return DeviceConfig(
         name=name,
         number=number,
@@ -133,6 +135,7 @@ def read_device(root: Node | None, sink: Sink, source: str) -> DeviceConfig | No
         interfaces=links.interfaces,
         switch=links.switch,
         source=source,
+        management=management,
     )
 
 
