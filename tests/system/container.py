@@ -1,33 +1,39 @@
 """A real systemd as PID 1 of throwaway namespaces, for the system tests.
 
-How the "container" is built (nothing here needs systemd on the host, and
-nothing it does reaches the host):
+How the "container" is built (nothing here needs systemd running on the
+host, and nothing it does reaches the host):
 
-- `unshare --pid --fork --mount --mount-proc --net --uts --ipc --cgroup
-  --propagation private --kill-child`: a PID namespace whose PID 1 will be
-  systemd, private mounts, and a fresh network namespace, so the service's
-  interfaces (and the far site's namespace, made inside) never touch the
-  host's. --kill-child: if the test process dies, the kernel kills PID 1 and
-  with it the whole namespace.
+- `unshare --pid --fork --mount --net --uts --ipc --cgroup --propagation
+  private --kill-child`: a PID namespace whose PID 1 will be systemd, private
+  mounts, and a fresh network namespace, so the service's interfaces (and the
+  far site's namespace, made inside) never touch the host's. --kill-child: if
+  the test process dies, the kernel kills PID 1 and with it the namespace.
+  (No --mount-proc: INIT_SCRIPT mounts /proc itself, see below.)
 - The process first moves itself into a new child of the test's cgroup v2,
   and the cgroup namespace is rooted there: systemd manages its units below
   that directory only, which the fixture removes at the end.
 - `setpriv --bounding-set` drops the capabilities a container must not have:
   systemd would otherwise load kernel modules, touch the clock, and so on.
-- INIT_SCRIPT then mounts, before exec'ing systemd: a tmpfs on /run (with the
-  test's units in /run/systemd/system), a private /dev (only null, zero, full,
-  random, urandom, tty, net/tun, a new devpts, and a pty of ours as
-  /dev/console, like systemd-nspawn: journald's /dev/log symlink and PID 1's
-  console output stay inside), a read-only sysfs of our network namespace,
-  cgroup2 at /sys/fs/cgroup, /proc/sys read-only except /proc/sys/net (which
-  is per network namespace), and a tmpfs over /var/log/journal (journald is
-  also told Storage=volatile).
+- INIT_SCRIPT then, before exec'ing systemd, replaces /proc, /run, /dev and
+  /sys, each after detaching the host's mounts there (left shadowed under a
+  new mount, they stay in /proc/self/mountinfo, systemd fails to unmount them
+  at poweroff and the shutdown transaction hangs): a fresh /proc; a tmpfs on
+  /run with the test's units in /run/systemd/system; a private /dev (null,
+  zero, full, random, urandom, tty, net/tun, a new devpts, and a pty of ours
+  as /dev/console, like systemd-nspawn: journald's /dev/log symlink stays
+  inside); a read-only sysfs of our network namespace with cgroup2 on
+  /sys/fs/cgroup; /proc/sys read-only but for /proc/sys/net, which is per
+  network namespace (the rest is host-wide, and PID 1 would bump e.g.
+  fs.file-max); a tmpfs over /var/log/journal (journald is also told
+  Storage=volatile).
 - systemd runs with `container=other` (no hardware units), with
   $SYSTEMD_UNIT_PATH=/run/systemd/system and no generators: it sees only the
   units copied there -- the targets its default dependencies need, journald
   and its sockets, and the wand units -- so nothing else (udev, tmpfiles,
   sysctl, fstab mounts) ever starts. `--unit=wand-test.target` is the default
-  target: journald and basic.target.
+  target: journald and basic.target. PID 1 logs to the journal (so
+  `journalctl -u` shows "Main process exited", "Watchdog timeout"), its status
+  lines go to the console pty, kept for failure messages.
 
 Tests drive it with `nsenter -t PID1 -a systemctl|journalctl|ip ...` and end it
 with `systemctl poweroff`; the fixture then checks that PID 1 exited cleanly

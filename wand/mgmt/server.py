@@ -161,7 +161,8 @@ class MgmtServer:
         address, port = key
         sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         try:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            # No SO_REUSEADDR: on UDP it would let a second daemon in this namespace bind
+            # the same port and silently take half the requests; EADDRINUSE is clearer.
             sock.setsockopt(socket.IPPROTO_IP, IP_FREEBIND, 1)
             sock.setsockopt(socket.IPPROTO_IP, IP_PKTINFO, 1)
             sock.setblocking(False)
@@ -195,7 +196,7 @@ class MgmtServer:
             except (BlockingIOError, InterruptedError):
                 return
             except OSError as exc:  # e.g. ICMP errors queued on the socket
-                self._errors.warning("recv", "management: receive on port %d: %s", port, exc)
+                self._errors.warning("management receive", "management: receive on port %d: %s", port, exc)
                 return
             if flags & socket.MSG_TRUNC:
                 self._refuse("oversized", f"datagram longer than {proto.MAX_REQUEST} octets", source)
@@ -222,12 +223,16 @@ class MgmtServer:
         except OSError as exc:
             self.stats.reply_errors += 1
             if exc.errno not in (errno.EAGAIN, errno.EWOULDBLOCK):
-                self._errors.warning("send", "management: reply to %s: %s", destination, exc)
+                self._errors.warning("management reply", "management: reply to %s: %s", destination, exc)
 
     def _refuse(self, counter: str, why: str, source: Any) -> None:
         setattr(self.stats, counter, getattr(self.stats, counter) + 1)
         self._errors.warning(
-            counter, "management: refused a datagram from %s: %s: %s", _peer(source), counter, why
+            f"management {counter}",
+            "management: refused a datagram from %s: %s: %s",
+            _peer(source),
+            counter,
+            why,
         )
 
     def handle(
@@ -268,10 +273,13 @@ class MgmtServer:
             names = ", ".join(
                 sorted({c.name for c in devices} | {i.name for c in devices for i in c.interfaces})
             )
-            what = f"no interface or device {packet.target!r}" if packet.target else "no interface named"
-            return self._error(
-                header, RC.NO_TARGET, f"{what} on udp port {port} (there: {names or 'none'})", ttl, key
-            )
+            if packet.target or not devices:
+                why = (
+                    f"no interface or device {packet.target!r} on udp port {port} (there: {names or 'none'})"
+                )
+            else:
+                why = f"several devices on udp port {port}: name one of {names}"
+            return self._error(header, RC.NO_TARGET, why, ttl, key)
         cfg = target.cfg
         ttl = cfg.management.ttl
         line = self.daemon.lines.get(cfg.name)
@@ -290,7 +298,8 @@ class MgmtServer:
         host_side = not self.network_side(ifindex)
         if cmd.writes and not host_side:
             self.stats.refused_read_only += 1
-            log.warning(
+            self._errors.warning(  # rate-limited: the network side must not be able to flood the log
+                "management read-only refusals",
                 "management: refused %s on %s from %s: it changes state, and requests over a WAN "
                 "interface may only read",
                 packet.command,
