@@ -29,3 +29,20 @@ class Delivery(NamedTuple):
     de: bool = False
     fecn: bool = False
     becn: bool = False
+
+
+class X25Flags(NamedTuple):
+    """The Q and D bits of an X.25 message, given as `proto` when an API application sends one."""
+
+    q: bool = False
+    d: bool = False
+
+
+class MessageDelivery(NamedTuple):
+    """A received X.25 message for the API: a Delivery's first fields plus the Q and D bits."""
+
+    channel: int  # the LCN
+    proto: Proto
+    payload: bytes  # one complete M-bit sequence
+    q: bool = False
+    d: bool = False

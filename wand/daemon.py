@@ -21,6 +21,7 @@ from wand.config import ConfigErrors, format_errors, load_site
 from wand.config.model import DeviceConfig
 from wand.control import ControlServer
 from wand.line import LineDriver
+from wand.line_api import ApiChannels
 from wand.mgmt.server import MgmtServer
 from wand.netlink_worker import NetlinkWorker
 from wand.paths import default_state_dir
@@ -132,7 +133,12 @@ class Daemon:
 
     # -- lines -------------------------------------------------------------------
     def _check_names_free(self, configs: list[DeviceConfig]) -> None:
-        taken = [i.name for c in configs for i in c.interfaces if interface_exists(i.name)]
+        taken = [
+            i.name
+            for c in configs
+            for i in c.interfaces
+            if not ApiChannels.is_api(i) and interface_exists(i.name)  # API channels have no netdev
+        ]
         if taken:
             raise InterfaceExistsError(f"interface(s) already exist: {', '.join(taken)}; nothing was created")
 
@@ -140,7 +146,14 @@ class Daemon:
         assert self._loop is not None and self.netlink is not None
         adapter = self.adapters.setdefault(cfg.adapter, Adapter(cfg.adapter))
         line = LineDriver(
-            cfg, adapter, self._loop, self.netlink, self._on_link_change, self.lines.get, self.rearm
+            cfg,
+            adapter,
+            self._loop,
+            self.netlink,
+            self._on_link_change,
+            self.lines.get,
+            self.rearm,
+            self.state_dir,
         )
         line.start(self._loop.time())
         self.lines[cfg.name] = line

@@ -24,7 +24,8 @@ from pathlib import Path
 
 import yaml
 
-from firmware_emu.phy.theory import async_tcp_goodput, tcp_goodput
+from firmware_emu.phy.theory import IPV4_TCP_HEADERS, async_tcp_goodput, frame_bits, tcp_goodput
+from firmware_emu.x25.config import X25Config
 from wand import netns
 
 STATE_DIR = Path("/run/wand/lab")
@@ -34,8 +35,10 @@ LAN = {"siteA": "192.168.1.1/24", "siteB": "192.168.2.1/24"}
 WAN = {"siteA": "10.0.0.1", "siteB": "10.0.0.2"}
 UP_TIMEOUT = 40.0
 # bytes in front of each IP packet: FR address + control + NLPID; Cisco HDLC address,
-# control, ethertype; PPP FF 03 + protocol (no ACFC/PFC by default)
-HEADER_BYTES = {"frame_relay": 4, "chdlc": 4, "ppp": 4}
+# control, ethertype; PPP FF 03 + protocol (no ACFC/PFC by default). X.25: in front of
+# each packet, 3 octets of packet header and LAPB's address and control (modulo 8 at
+# both layers; each modulo 128 adds one); a datagram takes ceil(size / packet_size) packets.
+HEADER_BYTES = {"frame_relay": 4, "chdlc": 4, "ppp": 4, "x25": 3 + 2}
 
 
 def default_config_dir() -> Path:
@@ -62,7 +65,7 @@ def parse_line(spec: str) -> dict:
     raise ValueError(f"bad --line {spec!r}: use t1, e1, serial:RATE or serial:unlimited")
 
 
-PROTOCOL_DIRS = {"fr": "", "chdlc": "chdlc", "ppp": "ppp", "ppp-async": "ppp-async"}
+PROTOCOL_DIRS = {"fr": "", "chdlc": "chdlc", "ppp": "ppp", "ppp-async": "ppp-async", "x25": "x25"}
 TTY_DIR = Path("/dev/wand-lab")  # the async lab's serial cable: a socat pty pair linked here
 
 
@@ -235,6 +238,8 @@ def demo(config_dir: Path, line_spec: str | None, switch: bool, seconds: int, pr
         if line.bit_rate is not None:
             if getattr(cfg.protocol, "framing", "sync") == "async":
                 theory = async_tcp_goodput(line.bit_rate)
+            elif isinstance(cfg.protocol, X25Config):
+                theory = x25_tcp_goodput(line.bit_rate, cfg.protocol)
             else:
                 theory = tcp_goodput(line.bit_rate, header=HEADER_BYTES[cfg.protocol_name])
             print(
@@ -245,6 +250,17 @@ def demo(config_dir: Path, line_spec: str | None, switch: bool, seconds: int, pr
     finally:
         down()
         print("lab down")
+
+
+def x25_tcp_goodput(bit_rate: float, config: X25Config, mtu: int = 1500) -> float:
+    """Best TCP goodput over X.25 on LAPB: each datagram is cut into packets of the default
+    packet size (IP calls negotiate nothing on LAPB), each in its own I frame; the
+    acknowledgements (RR) travel the other way."""
+    packet = config.packet
+    header = HEADER_BYTES["x25"] + (packet.modulo == 128) + (config.lapb.modulo == 128)
+    full, rest = divmod(mtu, packet.packet_size)
+    bits = full * frame_bits(packet.packet_size, header) + (frame_bits(rest, header) if rest else 0)
+    return bit_rate * (mtu - IPV4_TCP_HEADERS) * 8 / bits
 
 
 def add_lab_parser(sub: argparse._SubParsersAction) -> None:

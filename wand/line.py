@@ -27,6 +27,7 @@ import os
 from collections import deque
 from collections.abc import Callable
 from dataclasses import replace
+from pathlib import Path
 
 from firmware_emu.adapter import (
     Adapter,
@@ -53,6 +54,7 @@ from firmware_emu.fr.events import PvcStatusChanged
 from firmware_emu.payload import Proto
 from wand.channel import Channel
 from wand.config.model import DeviceConfig
+from wand.line_api import ApiChannels, LinePortOps
 from wand.netlink_worker import NetlinkWorker
 from wand.ratelimit import RateLimitedLog
 from wand.transport import LinkTransport, make_transport
@@ -98,6 +100,7 @@ class LineDriver:
         on_link_change: Callable[[LineDriver], None],
         switch_lookup: Callable[[str], LineDriver | None],
         rearm: Callable[[], None],
+        state_dir: Path,
     ) -> None:
         self.cfg = cfg
         self.name = cfg.name
@@ -118,6 +121,10 @@ class LineDriver:
         self.switch_drops = 0
         self.rx_no_interface = 0
         self.errors = RateLimitedLog(log)
+        ops = LinePortOps(
+            cfg.port, adapter, lambda: self.port, loop, self.service, lambda: bool(self._wire_backlog)
+        )
+        self.api = ApiChannels(cfg, state_dir, loop, ops)  # interfaces in mode api: application sockets
 
     # -- mailbox -------------------------------------------------------------
     def _mailbox(self, command: object, now: float) -> dict:
@@ -162,6 +169,7 @@ class LineDriver:
     def stop(self, now: float) -> None:
         for channel in list(self.channels.values()):
             self._close_channel(channel)
+        self.api.close_all()
         if self.port is not None:
             if self.port.running:
                 self._mailbox(StopPort(self.cfg.port), now)
@@ -182,6 +190,9 @@ class LineDriver:
 
     def _open_channel(self, icfg) -> None:  # noqa: ANN001 - InterfaceConfig
         if icfg.name in self.stopped_channels:
+            return
+        if ApiChannels.is_api(icfg):
+            self.api.open(icfg)
             return
         channel = Channel(self.name, icfg, self.netlink, self._interface_queue_len())
         channel.open()
@@ -211,16 +222,25 @@ class LineDriver:
     def stop_channel(self, ifname: str) -> None:
         """Take one interface down; the PVC and every other channel carry on."""
         icfg = self._interface(ifname)
-        channel = self.channels.get(icfg.channel)
-        if channel is not None:
-            self._close_channel(channel)
+        self._close_interface(icfg)
         self.stopped_channels.add(ifname)
 
     def start_channel(self, ifname: str) -> None:
         icfg = self._interface(ifname)
         self.stopped_channels.discard(ifname)
-        if icfg.channel not in self.channels:
+        if not self._is_open(icfg):
             self._open_channel(icfg)
+
+    def _is_open(self, icfg) -> bool:  # noqa: ANN001 - InterfaceConfig
+        return self.api.has(icfg) if ApiChannels.is_api(icfg) else icfg.channel in self.channels
+
+    def _close_interface(self, icfg) -> None:  # noqa: ANN001 - InterfaceConfig
+        if ApiChannels.is_api(icfg):
+            self.api.close(icfg)
+            return
+        channel = self.channels.get(icfg.channel)
+        if channel is not None:
+            self._close_channel(channel)
 
     def _close_channel(self, channel: Channel) -> None:
         if channel.reading:
@@ -255,7 +275,7 @@ class LineDriver:
         new_ifs = {i.channel: i for i in new.interfaces}
         for dlci, icfg in old_ifs.items():
             if new_ifs.get(dlci) != icfg or new_dlcis.get(dlci) != old_dlcis.get(dlci):
-                self._close_channel(self.channels[dlci])
+                self._close_interface(icfg)
         for dlci, dcfg in old_dlcis.items():
             if new_dlcis.get(dlci) != dcfg:
                 self._mailbox(RemoveChannel(self.cfg.port, dlci), now)
@@ -265,8 +285,8 @@ class LineDriver:
                 self._mailbox(AddChannel(self.cfg.port, dcfg), now)
                 log.info("%s: DLCI %d added", self.name, dlci)
         self.cfg = new
-        for dlci, icfg in new_ifs.items():
-            if dlci not in self.channels:
+        for icfg in new_ifs.values():
+            if not self._is_open(icfg):
                 self._open_channel(icfg)
         self.service(now)
 
@@ -349,7 +369,9 @@ class LineDriver:
         """The earliest of the port's (engine, serializer) and the cable's upkeep deadlines."""
         if self.port is None or self.transport is None:
             return None
-        deadlines = [d for d in (self.port.deadline(), self.transport.deadline()) if d is not None]
+        deadlines = [
+            d for d in (self.port.deadline(), self.transport.deadline(), self.api.deadline()) if d is not None
+        ]
         return min(deadlines, default=None)
 
     @_errors_logged
@@ -363,6 +385,7 @@ class LineDriver:
         port_deadline = port.deadline()
         if port_deadline is not None and port_deadline <= now:
             port.handle_timer(now)
+        self.api.on_timer(now)
         self.service(now)
 
     def _pause_tx(self) -> None:
@@ -383,7 +406,10 @@ class LineDriver:
         while rx:
             delivery = rx.popleft()
             channel = self.channels.get(delivery.channel)
-            if channel is not None:
+            if channel is None:
+                if not self.api.deliver(delivery):
+                    self._switch(delivery, now)
+            else:
                 try:
                     os.write(channel.fd, delivery.payload)
                 except OSError as exc:
@@ -395,14 +421,15 @@ class LineDriver:
                         channel.name,
                         exc,
                     )
-            else:
-                self._switch(delivery, now)
         if port.events:
             self._handle_events(port, now)
-        if self.tx_paused and port.tx_space > 0 and not self._wire_backlog:
-            self.tx_paused = False
-            for channel in self.channels.values():
-                self._resume_reading(channel)
+        if port.tx_space > 0 and not self._wire_backlog:
+            if self.tx_paused:
+                self.tx_paused = False
+                for channel in self.channels.values():
+                    self._resume_reading(channel)
+            if self.api.raw or self.api.x25 is not None:
+                self.api.on_writable()
         self.rearm()
 
     def _send_due(self, now: float) -> None:
@@ -432,6 +459,8 @@ class LineDriver:
     def _handle_events(self, port: Port, now: float) -> None:
         while port.events:
             event = port.events.popleft()
+            if self.api.handle_event(event):
+                continue
             if isinstance(event, PvcStatusChanged | ChannelStatusChanged):
                 channel = self.channels.get(event.channel)
                 log.info(
@@ -488,6 +517,8 @@ class LineDriver:
             ch.name: {"channel": ch.number, "usable": ch.usable, **vars(ch.counters)}
             for ch in self.channels.values()
         }
+        if self.api.raw or self.api.x25 is not None:
+            status["api"] = self.api.status()
         status["switch_drops"] = self.switch_drops
         status["rx_no_interface"] = self.rx_no_interface
         status["stopped_channels"] = sorted(self.stopped_channels)

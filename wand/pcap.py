@@ -8,6 +8,7 @@ firmware       pcap                    pcapng
 frame_relay    107 LINKTYPE_FRELAY     107, direction in each packet's flags
 chdlc          104 LINKTYPE_C_HDLC     104, direction in each packet's flags
 ppp            204 LINKTYPE_PPP_WITH_DIR (both formats: a direction octet per packet)
+x25            1 LINKTYPE_ETHERNET     1, direction (DTE -> DCE for LAPB) in the flags
 =============  ======================  ===========================================
 
 Why not LINKTYPE_FRELAY_WITH_DIR (206) and LINKTYPE_C_HDLC_WITH_DIR (205) in a
@@ -18,6 +19,10 @@ frame went; pcapng can, for every link type, in the Enhanced Packet Block's
 flags (inbound/outbound), which Wireshark shows as the frame's direction. The
 PPP frames are the deframed HDLC-like frames (``FF 03`` unless ACFC), so sync
 and async PPP share 204; LINKTYPE_PPP_HDLC (50) would lose the direction.
+X.25 frames go out as Ethernet frames Wireshark knows how to take apart
+(LAPB over Linux lapbether, XOT over TCP): see wand.pcap_x25. For X.25 the
+`firmware` argument is a trace view name (``x25:lapb:dte:8``, ``x25:xot:dte``;
+wand.trace_x25), since LAPB's direction flag depends on our role.
 
 Sans-I/O in spirit: the writers only call ``write``/``flush`` on the binary
 stream they are given (a file, or stdout's buffer for ``| wireshark -k -i -``).
@@ -27,8 +32,9 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
-from typing import BinaryIO, Final
+from typing import TYPE_CHECKING, BinaryIO, Final, Union
 
+LINKTYPE_ETHERNET: Final = 1
 LINKTYPE_PPP: Final = 9
 LINKTYPE_C_HDLC: Final = 104
 LINKTYPE_FRELAY: Final = 107
@@ -44,6 +50,7 @@ LINKTYPES: Final[dict[str, int]] = {
     "frame_relay": LINKTYPE_FRELAY,
     "chdlc": LINKTYPE_C_HDLC,
     "ppp": LINKTYPE_PPP_WITH_DIR,
+    "x25": LINKTYPE_ETHERNET,  # wrapped: wand.pcap_x25
 }
 
 RX: Final = 0  # received from the line (firmware_emu.adapter.trace.Direction.RX)
@@ -63,11 +70,13 @@ _IF_TSRESOL: Final = 9
 _EPB_FLAGS: Final = 2
 _EPB_INBOUND: Final = 0b01
 _EPB_OUTBOUND: Final = 0b10
+_EPB_FCS_SHIFT: Final = 5  # bits 5-8 of the flags: FCS length in octets
 
 
 def linktype_for(firmware: str) -> int:
+    """The link type of a firmware's traces; a qualified view name (``x25:xot:dte``) counts as its firmware."""
     try:
-        return LINKTYPES[firmware]
+        return LINKTYPES[firmware.partition(":")[0]]
     except KeyError:
         raise ValueError(f"no capture link type for firmware {firmware!r}") from None
 
@@ -146,15 +155,19 @@ class PcapngWriter:
         idb = struct.pack("<HHI", linktype, 0, snaplen) + _options(*idb_options)
         stream.write(_block(_SHB, shb) + _block(_IDB, idb))
 
-    def write(self, t: float, direction: int, frame: bytes, length: int | None = None) -> None:
-        """One frame; `length` is its length on the line when `frame` is only its first octets."""
+    def write(
+        self, t: float, direction: int, frame: bytes, length: int | None = None, *, fcs_len: int = 0
+    ) -> None:
+        """One frame; `length` is its length on the line when `frame` is only its first octets.
+
+        `fcs_len`: octets of FCS at the end of `frame` (0: none), in the flags' FCS length bits."""
         length = max(len(frame), length or 0)
         if self._with_dir:
             frame = (b"\x01" if direction == TX else b"\x00") + frame
             length += 1
         captured = frame[: self.snaplen]
         ts = round(t * 1_000_000)
-        flags = _EPB_OUTBOUND if direction == TX else _EPB_INBOUND
+        flags = (_EPB_OUTBOUND if direction == TX else _EPB_INBOUND) | (fcs_len & 0x0F) << _EPB_FCS_SHIFT
         body = struct.pack("<IIIII", 0, ts >> 32, ts & 0xFFFFFFFF, len(captured), length)
         body += _pad4(captured) + _options(_option(_EPB_FLAGS, struct.pack("<I", flags)))
         self.stream.write(_block(_EPB, body))
@@ -163,15 +176,26 @@ class PcapngWriter:
         self.stream.flush()
 
 
-CaptureWriter = PcapWriter | PcapngWriter
+if TYPE_CHECKING:
+    from wand.pcap_x25 import X25CaptureWriter
+
+CaptureWriter = Union[PcapWriter, PcapngWriter, "X25CaptureWriter"]
 
 
 def open_writer(stream: BinaryIO, firmware: str, *, pcapng: bool, ifname: str = "") -> CaptureWriter:
-    """The writer for a trace of `firmware`, in pcapng (direction for every link type) or pcap."""
+    """The writer for a trace of `firmware` (or view name), in pcapng (direction for every link type) or pcap."""
     linktype = linktype_for(firmware)
+    writer: PcapWriter | PcapngWriter
     if pcapng:
-        return PcapngWriter(stream, linktype, ifname=ifname, description=f"wand {firmware} line trace")
-    return PcapWriter(stream, linktype)
+        writer = PcapngWriter(stream, linktype, ifname=ifname, description=f"wand {firmware} line trace")
+    else:
+        writer = PcapWriter(stream, linktype)
+    if firmware.partition(":")[0] == "x25":
+        from wand.pcap_x25 import X25CaptureWriter  # it builds on the writers above
+        from wand.trace_x25 import parse_view
+
+        return X25CaptureWriter(writer, parse_view(firmware))
+    return writer
 
 
 # -- reading back (tests, and a quick look at a capture without Wireshark) ---------

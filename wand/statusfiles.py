@@ -16,6 +16,8 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from wand.line_api import ApiChannels
+
 if TYPE_CHECKING:
     from wand.daemon import Daemon
 
@@ -41,8 +43,10 @@ def render(daemon: Daemon) -> dict[str, str]:
         line = daemon.lines.get(cfg.name)
         status = line.status() if line is not None else {}
         protocol = PROTOCOL_LABELS.get(cfg.protocol_name, cfg.protocol_name)
-        station = getattr(cfg.protocol, "station", "-")
-        station = {"cpe": "CPE", "node": "Node"}.get(station, station)
+        station = getattr(cfg.protocol, "station", None)
+        packet = getattr(cfg.protocol, "packet", None)  # X.25: the packet layer's role
+        station = station or (packet.role if packet is not None else "-")
+        station = {"cpe": "CPE", "node": "Node", "dte": "DTE", "dce": "DCE"}.get(station, station)
         rate = cfg.line.bit_rate or "unpaced"
         clocking = "Internal" if cfg.line.clock == "master" else "External"
         slots = "all" if cfg.line.timeslots is None else ",".join(map(str, cfg.line.timeslots))
@@ -66,7 +70,9 @@ def render(daemon: Daemon) -> dict[str, str]:
         for icfg in cfg.interfaces:
             channel = line.channels.get(icfg.channel) if line is not None else None
             media = f"DLCI {icfg.channel}" if cfg.protocol_name == "frame_relay" else "-"
-            if channel is None:
+            if line is not None and ApiChannels.is_api(icfg) and line.api.has(icfg):
+                state = "API socket"  # no netdev: applications reach the channel through a socket
+            elif channel is None:
                 state = "Stopped" if line is None or icfg.name in line.stopped_channels else "Down"
             else:
                 state = "Up" if channel.usable else "Down (no carrier)"

@@ -19,6 +19,7 @@ must never stop on a frame it cannot read: every path ends in a hex excerpt.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import struct
 import time
@@ -487,15 +488,34 @@ SUMMARIZERS: Final[dict[str, Callable[[bytes], str]]] = {
 }
 
 
-def summarize(firmware: str, frame: bytes) -> str:
-    """One line about `frame`; never raises, whatever the frame holds."""
+def summarize(firmware: str, frame: bytes, direction: int | None = None) -> str:
+    """One line about `frame`; never raises, whatever the frame holds.
+
+    `firmware` may be a trace view name (``trace_name``): X.25 reads its frames
+    as LAPB or XOT, and needs the direction to tell LAPB commands from responses.
+    """
     summarizer = SUMMARIZERS.get(firmware)
+    if summarizer is None and firmware.partition(":")[0] == "x25":
+        from wand import trace_x25  # it uses this module's IP summaries: imported when needed
+
+        summarizer = functools.partial(trace_x25.summarize, firmware, direction=direction)
     if summarizer is None:
         return _hex(frame)
     try:
         return summarizer(frame)
     except Exception as exc:  # a bug here must not end a live trace: say so and carry on
         return f"undecodable ({type(exc).__name__}: {exc}): {_hex(frame)}"
+
+
+def trace_name(firmware: str, engine_status: Callable[[], dict[str, Any]]) -> str:
+    """The name a port's trace is read under: its firmware, qualified where the frames need
+    more to be read right (X.25: LAPB or XOT, our role, LAPB's modulo; see wand.trace_x25).
+    `engine_status` (the port engine's status method) is only called when it matters."""
+    if firmware == "x25":
+        from wand import trace_x25
+
+        return trace_x25.trace_name(engine_status())
+    return firmware
 
 
 def timestamp(t: float) -> str:
@@ -505,7 +525,7 @@ def timestamp(t: float) -> str:
 
 
 def format_interpreted(firmware: str, t: float, direction: int, frame: bytes) -> str:
-    return f"{timestamp(t)} {DIRECTION_NAMES.get(direction, '?  ')} {summarize(firmware, frame)}"
+    return f"{timestamp(t)} {DIRECTION_NAMES.get(direction, '?  ')} {summarize(firmware, frame, direction)}"
 
 
 def hexdump(frame: bytes, width: int = 16) -> list[str]:
@@ -540,5 +560,5 @@ def record_json(
         "hex": frame.hex(),
     }
     if interpret:
-        out["summary"] = summarize(firmware, frame)
+        out["summary"] = summarize(firmware, frame, direction)
     return out

@@ -829,4 +829,8 @@ def make_transport(cfg: _TransportSpec) -> LinkTransport:
         return UdpTransport(cfg.local, cfg.remote)
     if cfg.kind == "tty":
         return TtyTransport(cfg.local, getattr(cfg, "baud", None))
-    raise ValueError(f"unknown transport kind {cfg.kind!r} (expected 'unix', 'udp' or 'tty')")
+    if cfg.kind == "xot":
+        from wand.xot import XotTransport  # X.25 lines only; most lines never need it
+
+        return XotTransport(cfg.local, cfg.remote)
+    raise ValueError(f"unknown transport kind {cfg.kind!r} (expected 'unix', 'udp', 'tty' or 'xot')")

@@ -31,7 +31,7 @@ from wand.mgmt.registry import CLIENT, COMMANDS, MgmtError
 DEFAULT_PORT = 9000
 LOCALHOST = "127.0.0.1"
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_NO_ANSWER = 0, 1, 2, 3
-PROTOCOL_TITLES = {"frame_relay": "Frame Relay", "chdlc": "Cisco HDLC", "ppp": "PPP"}
+PROTOCOL_TITLES = {"frame_relay": "Frame Relay", "chdlc": "Cisco HDLC", "ppp": "PPP", "x25": "X.25"}
 
 
 class NoAnswer(MgmtError):

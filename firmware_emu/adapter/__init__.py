@@ -2,15 +2,21 @@
 
 from firmware_emu.adapter.card import MAX_PORTS, Adapter
 from firmware_emu.adapter.mailbox import (
+    AcceptCall,
     AddChannel,
+    ClearCall,
     ConfigurePort,
     LoadFirmware,
+    PlaceCall,
     ReadStatus,
     ReadTrace,
     RemoveChannel,
     RemovePort,
     Reply,
+    ResetCircuit,
+    SendInterrupt,
     SetChannelActive,
+    SetChannelBusy,
     StartPort,
     StartTrace,
     StopPort,
@@ -21,6 +27,12 @@ from firmware_emu.adapter.trace import Direction, TraceRecord
 
 __all__ = [
     "MAX_PORTS",
+    "AcceptCall",
+    "ClearCall",
+    "PlaceCall",
+    "ResetCircuit",
+    "SendInterrupt",
+    "SetChannelBusy",
     "Adapter",
     "AddChannel",
     "ConfigurePort",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from firmware_emu.adapter import calls  # noqa: F401 - registers the call commands' handlers
 from firmware_emu.adapter.firmware import FIRMWARE, find_build, firmware_for
 from firmware_emu.adapter.mailbox import (
     HANDLERS,

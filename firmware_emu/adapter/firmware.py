@@ -1,6 +1,6 @@
 """What a protocol engine must offer to be loaded onto an adapter port.
 
-Each protocol package (fr today; chdlc, ppp, x25 later) provides an engine with
+Each protocol package (fr, chdlc, ppp, x25) provides an engine with
 this shape plus a registry entry, so the port and the driver never special-case
 a protocol. Channel ids are protocol-specific: the DLCI for Frame Relay.
 """
@@ -52,11 +52,18 @@ def _ppp(config: Any, now: float) -> ProtocolEngine:
     return PppEngine(config, now)
 
 
+def _x25(config: Any, now: float) -> ProtocolEngine:
+    from firmware_emu.x25.engine import X25Engine
+
+    return X25Engine(config, now)  # type: ignore[return-value]
+
+
 # firmware name -> (engine factory, version): the builds that ship with wand
 FIRMWARE: dict[str, tuple[EngineFactory, str]] = {
     "frame_relay": (_frame_relay, "1.0"),
     "chdlc": (_cisco_hdlc, "1.0"),
     "ppp": (_ppp, "1.0"),
+    "x25": (_x25, "1.0"),
 }
 
 # Installed packages add builds through this entry-point group; each entry point
@@ -67,7 +74,7 @@ ENTRY_POINT_GROUP = "wand.firmware"
 
 @dataclass(frozen=True)
 class FirmwareBuild:
-    name: str  # the protocol it runs: frame_relay, chdlc, ppp
+    name: str  # the protocol it runs: frame_relay, chdlc, ppp, x25
     version: str
     factory: EngineFactory
     origin: str = "built in"
@@ -104,7 +111,12 @@ def find_build(name: str, version: str | None = None) -> FirmwareBuild:
 
 # protocol config class name -> firmware name (by name, so that importing this
 # module does not import every protocol package)
-_FIRMWARE_BY_CONFIG = {"FrameRelayConfig": "frame_relay", "ChdlcConfig": "chdlc", "PppConfig": "ppp"}
+_FIRMWARE_BY_CONFIG = {
+    "FrameRelayConfig": "frame_relay",
+    "ChdlcConfig": "chdlc",
+    "PppConfig": "ppp",
+    "X25Config": "x25",
+}
 
 
 def firmware_for(config: Any) -> str:

@@ -111,6 +111,57 @@ class StopTrace:
     session: int
 
 
+# Switched circuits (X.25 SVCs) and receive flow control; handlers in calls.py.
+@dataclass(frozen=True)
+class PlaceCall:
+    port: int
+    called: str  # X.121
+    calling: str | None = None  # None: the line's own address
+    user_data: bytes = b""
+    packet_size: int | None = None  # None: the line's default, no facility sent
+    window: int | None = None
+
+
+@dataclass(frozen=True)
+class AcceptCall:
+    port: int
+    lcn: int
+    packet_size: int | None = None
+    window: int | None = None
+
+
+@dataclass(frozen=True)
+class ClearCall:
+    port: int
+    lcn: int
+    cause: int = 0
+    diagnostic: int = 0
+
+
+@dataclass(frozen=True)
+class ResetCircuit:
+    port: int
+    lcn: int
+    cause: int = 0
+    diagnostic: int = 0
+
+
+@dataclass(frozen=True)
+class SendInterrupt:
+    port: int
+    lcn: int
+    data: bytes = b""
+
+
+@dataclass(frozen=True)
+class SetChannelBusy:
+    """Hold a channel's receive side back (X.25: RNR) while the application behind it is slow."""
+
+    port: int
+    channel: int
+    busy: bool
+
+
 @dataclass(frozen=True)
 class Reply:
     ok: bool

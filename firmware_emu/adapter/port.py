@@ -33,6 +33,15 @@ Framing
 
 The mode is chosen once, at construction, by binding the matching methods:
 the sync hot path is exactly what it was, with no per-frame test.
+
+Engines that queue data
+-----------------------
+An engine with windows and retransmission (X.25 over LAPB) cannot turn a
+packet into a frame on its own: it says so with ``queues_data = True``.
+`submit` then hands packets to ``engine.submit``, which may refuse one when
+its circuit's window and queue are full (the driver keeps it, as with a full
+line); the frames come out through ``frames_to_send`` like control frames,
+and received messages through the engine's ``deliveries`` queue.
 """
 
 from __future__ import annotations
@@ -49,6 +58,7 @@ from firmware_emu.hdlc.async_framing import ALL_CONTROL, FLAG, AsyncDeframer, en
 from firmware_emu.hdlc.fcs import append_fcs16, append_fcs32, check_fcs16, check_fcs32
 from firmware_emu.hdlc.framing import line_bits
 from firmware_emu.phy.config import LineConfig
+from firmware_emu.phy.impair import LineImpairer
 from firmware_emu.phy.pacer import LineTransmitter
 
 if TYPE_CHECKING:
@@ -77,6 +87,7 @@ class PortCounters:
     rx_crc_errors: int = 0
     rx_overruns: int = 0
     rx_while_stopped: int = 0
+    rx_line_loss: int = 0  # frames the line's impairments destroyed before they arrived
 
 
 class Port:
@@ -113,11 +124,13 @@ class Port:
         self._append_fcs = append_fcs32 if fcs_bits == 32 else append_fcs16
         self._check_fcs = check_fcs32 if fcs_bits == 32 else check_fcs16
         self._paced = line.bit_rate is not None
+        self._impairer = LineImpairer(line.impair) if line.impair.active else None
         self.framing = framing
         self._fcs_bits = fcs_bits
         self._deframer: AsyncDeframer | None = None
         self._accm_for: Callable[[bytes], int] | None = None
         self._rx_accm: Callable[[Any], int] | None = None
+        self._bind_data_path()
         if framing == "async":
             # Instance attributes shadow the sync methods: chosen once, never tested per frame.
             self._deframer = self._new_deframer()
@@ -149,6 +162,7 @@ class Port:
             self.engine.stop(now)
             self._collect(now)
         self.firmware, self.engine = firmware, engine
+        self._bind_data_path()
         if self._deframer is not None:
             self._bind_engine()
         if was_running:
@@ -178,6 +192,38 @@ class Port:
         self.counters.tx_bytes += len(payload)
         return True
 
+    def _submit_queued(self, channel: int, payload: bytes, proto: Any, now: float) -> bool:
+        if self.tx_space <= 0:
+            self.counters.tx_flow_controlled += 1
+            return False
+        try:
+            accepted = self.engine.submit(channel, payload, proto, now)  # type: ignore[attr-defined]
+        except LocalProtocolError:
+            self.counters.tx_refused += 1
+            return True
+        if accepted:
+            self.counters.tx_packets += 1
+            self.counters.tx_bytes += len(payload)
+        else:
+            self.counters.tx_flow_controlled += 1
+        self._collect(now)
+        return accepted
+
+    def can_send(self, channel: int) -> bool:
+        """Would `submit` take a packet for this channel now?"""
+        if self.tx_space <= 0:
+            return False
+        can_send = getattr(self.engine, "can_send", None)
+        return True if can_send is None else bool(can_send(channel))
+
+    def _bind_data_path(self) -> None:
+        queued = getattr(self.engine, "queues_data", False)
+        if queued:
+            self.submit = self._submit_queued  # type: ignore[method-assign]
+        else:
+            self.__dict__.pop("submit", None)
+        self._deliveries: deque[Any] | None = self.engine.deliveries if queued else None  # type: ignore[attr-defined]
+
     def _offer(self, frame: bytes, now: float) -> bool:
         wire = self._append_fcs(frame)
         bits = line_bits(wire) if self._paced else 0
@@ -196,6 +242,9 @@ class Port:
         counters.rx_bytes += len(wire)
         if not self.running:
             counters.rx_while_stopped += 1
+            return
+        if self._impairer is not None and not self._impairer.passes():
+            counters.rx_line_loss += 1
             return
         if self.carries_fcs:
             frame = self._check_fcs(wire)
@@ -300,6 +349,12 @@ class Port:
         while event is not None:
             self.events.append(event)
             event = engine.next_event()
+        deliveries = self._deliveries
+        if deliveries:
+            # Flow control above (windows, RNR) bounds these; they are never dropped here.
+            self.rx.extend(deliveries)
+            self.counters.rx_delivered += len(deliveries)
+            deliveries.clear()
 
     # -- async framing helpers -------------------------------------------------
     def _new_deframer(self, previous: AsyncDeframer | None = None) -> AsyncDeframer:

@@ -36,6 +36,8 @@ def validate_config(cfg: ChdlcConfig) -> ChannelMode:
         mode = ChannelMode(cfg.mode)
     except ValueError:
         raise LocalProtocolError(f"unknown mode {cfg.mode!r}") from None
+    if mode is ChannelMode.API:  # the driver's word for an application socket; the card runs it raw
+        raise LocalProtocolError("the engine runs an API channel in mode raw, not api")
     if cfg.address is not None:
         try:
             ipaddress.IPv4Address(cfg.address)

@@ -17,6 +17,7 @@ class ChannelMode(StrEnum):
     IP = "ip"  # routed IPv4/IPv6 (TUN)
     BRIDGE = "bridge"  # bridged Ethernet (TAP), RFC 2427 SNAP 00-80-C2-00-07
     RAW = "raw"  # info field delivered untouched (switching, API)
+    API = "api"  # an application socket instead of a TUN/TAP; the engine runs the channel RAW
 
 
 @dataclass(frozen=True)

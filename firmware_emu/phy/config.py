@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from firmware_emu.phy.impair import NONE, Impairments
+
 LineKind = Literal["t1", "e1", "serial"]
 
 T1_TIMESLOTS = 24
@@ -24,6 +26,7 @@ class LineConfig:
     timeslots: tuple[int, ...] | None = None  # None = all timeslots of the line
     clock_rate: int | None = None  # serial: bits/s; None on serial = unlimited (unpaced)
     tx_queue_len: int = 32  # frames waiting for the line, like a netdev's tx_queue_len
+    impair: Impairments = NONE  # what the line does to frames arriving at this end
 
     @property
     def bit_rate(self) -> int | None:

@@ -26,8 +26,8 @@ def _links_in_host() -> str:
 
 @pytest.mark.parametrize(
     ("protocol", "switch"),
-    [("fr", False), ("fr", True), ("chdlc", False), ("ppp", False), ("ppp-async", False)],
-    ids=["fr-back-to-back", "fr-switched", "chdlc", "ppp", "ppp-async-pty"],
+    [("fr", False), ("fr", True), ("chdlc", False), ("ppp", False), ("ppp-async", False), ("x25", False)],
+    ids=["fr-back-to-back", "fr-switched", "chdlc", "ppp", "ppp-async-pty", "x25-svc"],
 )
 def test_lab_demo(lab_free, protocol, switch):
     before = _links_in_host()

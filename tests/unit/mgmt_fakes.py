@@ -130,3 +130,92 @@ def daemon_with(configs: list[DeviceConfig]) -> FakeDaemon:
     for cfg in configs:
         daemon.lines[cfg.name] = FakeLine(cfg, SAMPLE_FOR[cfg.protocol_name])
     return daemon
+
+
+# -- X.25: a device file, and a line whose status is a live port's ------------------------
+
+X25_YAML = """\
+device: {device}
+adapter: {{name: a1, port: {port}}}
+line: {line}
+protocol:
+  type: x25
+  station: {station}
+  address: "{address}"
+  modulo: {modulo}
+  lcns: {lcns}
+  lapb: {{modulo: {lapb_modulo}}}
+interfaces:
+  - {{name: {prefix}_x25, remote: "{remote}", address: 10.0.{port}.{host}/30}}
+  - {{name: {prefix}_api, mode: api}}
+{pvc}transport: {transport}
+{management}
+"""
+
+
+def x25_device_config(
+    tmp: Path,
+    *,
+    device: str = "wanpipe1",
+    port: int = 1,
+    station: str = "dte",
+    modulo: int = 8,
+    lapb_modulo: int = 8,
+    xot: bool = False,
+    management: str = "",
+) -> DeviceConfig:
+    """An X.25 line: an IP SVC interface ({prefix}_x25), the API and, on LAPB, an IP PVC on LCN 1 ({prefix}_pvc1).
+
+    The DTE is X.121 address 10, the DCE 20; `xot` puts it on TCP (no LAPB, so no PVC)."""
+    dte = station == "dte"
+    prefix = f"wp{device.removeprefix('wanpipe')}" + ("" if dte else "b")
+    transport = (
+        "{type: xot, local: '127.0.0.1:1998', remote: '127.0.0.2:1998'}"
+        if xot
+        else f"{{type: unix, local: /run/{device}-{station}.sock, remote: /run/{device}-peer.sock}}"
+    )
+    text = X25_YAML.format(
+        device=device,
+        port=port,
+        station=station,
+        address="10" if dte else "20",
+        remote="20" if dte else "10",
+        modulo=modulo,
+        lapb_modulo=lapb_modulo,
+        prefix=prefix,
+        host=1 if dte else 2,
+        transport=transport,
+        management=management,
+        line="{type: serial, clock_rate: unlimited}" if xot else "{type: t1}",
+        lcns="{two_way: [2, 64]}" if xot else "{pvc: [1], two_way: [2, 64]}",
+        pvc=""
+        if xot
+        else f"  - {{name: {prefix}_pvc1, pvc: 1, address: 10.1.{port}.{1 if dte else 2}/30}}\n",
+    )
+    path = tmp / f"{device}-{station}.yaml"
+    path.write_text(text)
+    return load_device(path)
+
+
+class LiveLine(FakeLine):
+    """A line whose status is a real port's (firmware_emu.adapter.Port), as LineDriver.status builds it."""
+
+    def __init__(self, cfg: DeviceConfig, port: Any) -> None:
+        self.cfg = cfg
+        self.name = cfg.name
+        self.port = port  # flush baselines are keyed by it
+        self.transport = FakeTransport()
+        self.channels = {i.channel: FakeChannel(i.name, i.channel) for i in cfg.interfaces}
+        self.tx_paused = False
+
+    def status(self) -> dict[str, Any]:
+        status = copy.deepcopy(self.port.status())
+        status["device"] = self.name
+        status["transport"] = self.transport.describe()
+        status["channels"] = {
+            ch.name: {"channel": ch.number, "usable": ch.usable, "rx_write_errors": 0, "tx_not_ip": 0}
+            for ch in self.channels.values()
+        }
+        status["switch_drops"] = 0
+        status["rx_no_interface"] = 0
+        return status

@@ -619,7 +619,7 @@ _near_valid = st.tuples(
 @settings(max_examples=400, deadline=None)
 @given(
     frames=st.lists(st.one_of(st.binary(max_size=30), _near_valid), max_size=20),
-    mode=st.sampled_from(list(ChannelMode)),
+    mode=st.sampled_from([m for m in ChannelMode if m is not ChannelMode.API]),  # API is the driver's
     started=st.booleans(),
 )
 def test_malformed_input_never_raises_and_is_counted(

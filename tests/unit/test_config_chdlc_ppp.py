@@ -483,7 +483,7 @@ def test_frame_relay_cannot_switch_to_a_chdlc_port(tmp_path: Path) -> None:
 
 
 def test_unknown_protocol_still_checks_what_does_not_depend_on_it(tmp_path: Path) -> None:
-    text = device("  type: x25\n", "  - {address: slarp, mtu: 20}\n  - {dlci: 5}\n")
+    text = device("  type: sdlc\n", "  - {address: slarp, mtu: 20}\n  - {dlci: 5}\n")
     errors = errors_of(write(tmp_path, "w.yaml", text))
     assert [(e.key, e.line, e.column) for e in errors] == [
         ("protocol.type", 4, 9),

@@ -45,8 +45,8 @@ def test_link_type_per_firmware(firmware: str, linktype: int) -> None:
 
 
 def test_unknown_firmware_has_no_link_type() -> None:
-    with pytest.raises(ValueError, match="x25"):
-        pcap.linktype_for("x25")
+    with pytest.raises(ValueError, match="sdlc"):
+        pcap.linktype_for("sdlc")
 
 
 def test_pcap_global_header_and_records() -> None:

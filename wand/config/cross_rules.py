@@ -46,6 +46,7 @@ def cross_check(devices: list[Loaded], complete: bool) -> list[ConfigError]:
     _check_ports(devices, errors)
     _check_interface_names(devices, errors)
     _check_local_endpoints(devices, errors)
+    _check_xot_listeners(devices, errors)
     _check_switch_targets(devices, by_name, complete, errors)
     check_shared_ports(devices, errors)
     return errors
@@ -65,6 +66,32 @@ def _check_local_endpoints(devices: list[Loaded], errors: list[ConfigError]) -> 
                     path, f"{transport.local} is already used by {first.config.name} ({first.where(path)})"
                 )
             )
+
+
+WILDCARDS = ("0.0.0.0", "[::]")
+
+
+def _check_xot_listeners(devices: list[Loaded], errors: list[ConfigError]) -> None:
+    """Two XOT lines cannot listen on one TCP port where their addresses meet: a wildcard
+    (0.0.0.0, [::], which is dual-stack on Linux) takes the port on every address.
+    Identical endpoints are already reported by _check_local_endpoints."""
+    listeners: list[tuple[Loaded, str, str]] = []
+    for device in devices:
+        transport = device.config.transport
+        if transport.kind != "xot":
+            continue
+        host, _, port = transport.local.rpartition(":")
+        for first, first_host, first_port in listeners:
+            if port == first_port and host != first_host and (host in WILDCARDS or first_host in WILDCARDS):
+                errors.append(
+                    device.error(
+                        "transport.local",
+                        f"TCP port {port} is already taken by {first.config.name}'s XOT listener on "
+                        f"{first.config.transport.local} ({first.where('transport.local')})",
+                    )
+                )
+                break
+        listeners.append((device, host, port))
 
 
 def _unique_devices(devices: list[Loaded], errors: list[ConfigError]) -> dict[str, Loaded]:

@@ -3,7 +3,12 @@
 On Frame Relay a channel is a DLCI: each interface names its own (`dlci: 16`)
 and a port may have many. Cisco HDLC and PPP lines carry a single channel:
 at most one interface, no `dlci`, and `address:` may be the word that asks the
-peer for our address instead (`slarp`, `ipcp`).
+peer for our address instead (`slarp`, `ipcp`). X.25 interfaces are read by
+x25_rules with the helpers here.
+
+`mode: api` gives the channel an application socket (wand.api) instead of a
+TUN: the interface then has no IP settings (address, peer, prefix, routes),
+only an mtu, and the engine passes the channel's frames through untouched.
 """
 
 from __future__ import annotations
@@ -20,8 +25,18 @@ from wand.config.yamlpos import Mark, Scalar
 
 IFACE_KEYS = ("dlci", "name", "mode", "address", "peer", "prefix", "mtu", "routes")
 ROUTE_KEYS = ("dst", "gateway", "metric")
-MODES = {"ip": ChannelMode.IP, "bridge": ChannelMode.BRIDGE}
-MODE_ALIASES = {"tun": "ip", "tap": "bridge", "routed": "ip", "bridged": "bridge"}
+MODES = {"ip": ChannelMode.IP, "bridge": ChannelMode.BRIDGE, "api": ChannelMode.API}
+MODE_ALIASES = {
+    "tun": "ip",
+    "tap": "bridge",
+    "routed": "ip",
+    "bridged": "bridge",
+    "raw": "api",
+    "socket": "api",
+}
+API = ChannelMode.API.value
+# What an API interface does without: its channel ends in a socket, not in the kernel's IP stack.
+API_EXCLUDES = ("address", "peer", "prefix", "routes")
 
 IFNAMSIZ = 16  # Linux: 15 characters plus the terminating NUL
 MTU_MIN = 68  # the IPv4 minimum (RFC 791)
@@ -40,12 +55,13 @@ class DlciUse:
 
 @dataclass(frozen=True)
 class SingleChannel:
-    """What a single-channel protocol (Cisco HDLC, PPP) allows on its one interface."""
+    """What a protocol allows on an interface: Cisco HDLC and PPP on their one interface
+    (read_single_interface), X.25 on each of its (x25_rules)."""
 
     protocol: str  # as written in protocol.type; also the default name, wp<N>_<protocol>
     title: str  # for messages: "Cisco HDLC"
     modes: tuple[str, ...]  # the subset of MODES it carries
-    learn_word: str  # `address: <word>`: our address comes from the peer
+    learn_word: str  # `address: <word>`: our address comes from the peer ("" if it cannot)
     learn_prefix: int  # the interface's prefix then
     # Keys that make no sense with a learned address, and why.
     learn_excludes: Mapping[str, str] = field(default_factory=dict)
@@ -78,8 +94,8 @@ def read_interfaces(
         dlci = _dlci(entry, declared, uses)
         # WANPIPE's own naming: wp<device>_fr<dlci>, e.g. wp1_fr16.
         default = None if device_number is None or dlci is None else f"wp{device_number}_fr{dlci}"
-        name = _name(entry, default, names)
-        config = _interface(entry, name, dlci)
+        name = interface_name(entry, default, names)
+        config = interface_settings(entry, name, dlci)
         if config is None:
             ok = False
         else:
@@ -114,21 +130,23 @@ def read_single_interface(
         )
         ok = False
     default = None if device_number is None else f"wp{device_number}_{rules.protocol}"
-    name = _name(entry, default, {})
-    learn = _says(entry, "address", rules.learn_word)
+    name = interface_name(entry, default, {})
+    api = says(entry, "mode", API)
+    # In mode api every IP setting is refused (interface_settings), a learned address included.
+    learn = not api and says(entry, "address", rules.learn_word)
     if learn:
         for key, reason in rules.learn_excludes.items():
             if entry.has(key):
                 sink.add(entry.key_mark(key), entry.key(key), reason)
                 ok = False
-    elif rules.address_required and not entry.has("address"):
+    elif rules.address_required and not api and not entry.has("address"):
         entry.require("address", f"an IPv4 address like 10.0.0.1/30, or '{rules.learn_word}'")
         ok = False
-    config = _interface(
+    config = interface_settings(
         entry, name, SINGLE_CHANNEL, rules, learned_prefix=rules.learn_prefix if learn else None
     )
     bridge = ChannelMode.BRIDGE.value
-    if learn and bridge in rules.modes and _says(entry, "mode", bridge):
+    if learn and bridge in rules.modes and says(entry, "mode", bridge):
         sink.add(
             entry.where("mode"),
             entry.key("mode"),
@@ -146,23 +164,26 @@ def read_single_interface(
     return OneInterface((config,), learn)
 
 
-def check_interfaces(top: Section) -> None:
+def check_interfaces(top: Section, keys: tuple[str, ...] = IFACE_KEYS) -> None:
     """The protocol is unusable: still report what does not depend on it (mtu, addresses,
-    routes), without the channel rules that do (DLCIs declared, a single interface)."""
+    routes), without the channel rules that do (DLCIs declared, a single interface).
+
+    `keys` are those of any protocol's interfaces: which apply is not known."""
     for index, node in enumerate(top.items("interfaces")):
-        entry = as_section(top.sink, node, item("interfaces", index), IFACE_KEYS)
+        entry = as_section(top.sink, node, item("interfaces", index), keys)
         if entry is None:
             continue
         dlci = entry.get("dlci")
         if entry.has("dlci") and dlci is not None:
             read_dlci(top.sink, dlci, entry.key("dlci"))
-        _name(entry, None, {})
+        interface_name(entry, None, {})
         words = ("slarp", "ipcp")
-        learned = 32 if any(_says(entry, "address", word) for word in words) else None
-        _interface(entry, "", 0, learned_prefix=learned)
+        learned = 32 if any(says(entry, "address", word) for word in words) else None
+        interface_settings(entry, "", 0, learned_prefix=learned)
 
 
-def _says(entry: Section, key: str, word: str) -> bool:
+def says(entry: Section, key: str, word: str) -> bool:
+    """Whether `key` is written as exactly `word` (e.g. mode: api), before any reading."""
     node = entry.get(key)
     return isinstance(node, Scalar) and node.value == word
 
@@ -185,8 +206,9 @@ def _dlci(entry: Section, declared: frozenset[int] | None, uses: dict[int, DlciU
     return dlci
 
 
-def _name(entry: Section, default: str | None, names: dict[str, str]) -> str | None:
-    """The interface's name: as written, or `default` (None when that cannot be known)."""
+def interface_name(entry: Section, default: str | None, names: dict[str, str]) -> str | None:
+    """The interface's name: as written, or `default` (None when that cannot be known);
+    `names` (name -> path) collects the names of one file's interfaces, to refuse a second use."""
     if not entry.has("name"):
         name = default
     else:
@@ -219,7 +241,7 @@ def ifname_problem(name: str) -> str:
     return ""
 
 
-def _interface(
+def interface_settings(
     entry: Section,
     name: str | None,
     channel: int | None,
@@ -229,6 +251,8 @@ def _interface(
 ) -> InterfaceConfig | None:
     """The settings every interface has; `learned_prefix` is set when the peer gives our address."""
     mode = _mode(entry, rules)
+    if mode == API:
+        return _api_interface(entry, name, channel)
     if learned_prefix is None:
         address, prefix = _address_and_prefix(entry, rules)
     else:
@@ -255,13 +279,39 @@ def _interface(
     )
 
 
+def _api_interface(entry: Section, name: str | None, channel: int | None) -> InterfaceConfig | None:
+    """mode: api: no TUN, so nothing of IP to set; the mtu still bounds what the socket takes."""
+    ok = True
+    for key in API_EXCLUDES:
+        if entry.has(key):  # written as null, it asks for the default (none): harmless
+            entry.reject(
+                key,
+                f"an interface in mode api has no {key}: its channel ends in an application "
+                f"socket, not in a TUN (remove {key})",
+            )
+            ok = False
+    mtu = entry.integer("mtu", 1500, lo=MTU_MIN, hi=MTU_MAX)
+    if not ok or name is None or channel is None or mtu is None:
+        return None
+    return InterfaceConfig(name=name, channel=channel, mode=ChannelMode.API, mtu=mtu)
+
+
 def _mode(entry: Section, rules: SingleChannel | None) -> str | None:
     mode = entry.choice("mode", tuple(MODES), "ip", aliases=MODE_ALIASES)
+    if rules is not None and mode == API and API not in rules.modes:
+        entry.sink.add(
+            entry.where("mode"),
+            entry.key("mode"),
+            f"mode api (raw frames to an application socket) is for Frame Relay, Cisco HDLC and "
+            f"X.25; {rules.title} carries mode {' or '.join(rules.modes)} only: its control "
+            "protocols own the channel",
+        )
+        return None
     if rules is not None and mode is not None and mode not in rules.modes:
         entry.sink.add(
             entry.where("mode"),
             entry.key("mode"),
-            f"a {rules.title} line carries mode {' or '.join(rules.modes)} only, not {mode}",
+            f"{rules.title} carries mode {' or '.join(rules.modes)} only, not {mode}",
         )
         return None
     return mode
@@ -286,7 +336,11 @@ def _address_and_prefix(
     try:
         iface = ipaddress.IPv4Interface(text)
     except ValueError:
-        learn = "" if rules is None else f", or '{rules.learn_word}' to learn it from the peer"
+        learn = (
+            ""
+            if rules is None or not rules.learn_word
+            else f", or '{rules.learn_word}' to learn it from the peer"
+        )
         sink.add(where, key, f"'{text}' is not an IPv4 address (like 10.0.0.1 or 10.0.0.1/30{learn})")
         return INVALID, prefix
     if "/" in text:

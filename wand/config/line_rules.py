@@ -6,10 +6,12 @@ import re
 from typing import cast
 
 from firmware_emu.phy.config import E1_TIMESLOTS, T1_TIMESLOTS, LineConfig, LineKind
+from firmware_emu.phy.impair import NONE, Impairments
 from wand.config.fields import INVALID, Invalid, Section, Sink, kind
 from wand.config.yamlpos import Node, Scalar
 
-LINE_KEYS = ("type", "framing", "coding", "clock", "timeslots", "clock_rate", "tx_queue_len")
+LINE_KEYS = ("type", "framing", "coding", "clock", "timeslots", "clock_rate", "tx_queue_len", "impair")
+IMPAIR_KEYS = ("loss",)
 LINE_TYPES = ("t1", "e1", "serial")
 CLOCKS = ("normal", "master")
 
@@ -39,14 +41,17 @@ def read_line(section: Section) -> LineConfig | None:
     line_type = section.choice("type", LINE_TYPES, required=True)
     clock = section.choice("clock", CLOCKS, "normal")
     tx_queue_len = section.integer("tx_queue_len", 32, lo=TX_QUEUE_MIN, hi=TX_QUEUE_MAX)
+    impair = _impairments(section)
 
     if line_type == "serial":
         for key in ("framing", "coding", "timeslots"):
             section.reject(key, f"{key} applies to T1/E1 lines only, not to a serial line")
         clock_rate = _clock_rate(section)
-        if clock is None or tx_queue_len is None or isinstance(clock_rate, Invalid):
+        if clock is None or tx_queue_len is None or isinstance(clock_rate, Invalid) or impair is None:
             return None
-        return LineConfig(kind="serial", clock=clock, clock_rate=clock_rate, tx_queue_len=tx_queue_len)
+        return LineConfig(
+            kind="serial", clock=clock, clock_rate=clock_rate, tx_queue_len=tx_queue_len, impair=impair
+        )
 
     if line_type is None:
         return None  # framing/coding/timeslots depend on the type: nothing sound to check them against
@@ -59,7 +64,7 @@ def read_line(section: Section) -> LineConfig | None:
     timeslots = _timeslots(sink, section, line_type)
     if clock is None or tx_queue_len is None or framing is None or coding is None:
         return None
-    if isinstance(timeslots, Invalid):
+    if isinstance(timeslots, Invalid) or impair is None:
         return None
     return LineConfig(
         kind=cast(LineKind, line_type),  # checked against LINE_TYPES by choice()
@@ -68,7 +73,17 @@ def read_line(section: Section) -> LineConfig | None:
         clock=clock,
         timeslots=timeslots,
         tx_queue_len=tx_queue_len,
+        impair=impair,
     )
+
+
+def _impairments(section: Section) -> Impairments | None:
+    """`impair: {loss: 1}`: what the line does to frames arriving here (loss in percent)."""
+    impair = section.section("impair", IMPAIR_KEYS)
+    if impair is None:
+        return None if section.has("impair") else NONE
+    loss = impair.number("loss", 0, lo=0, hi=100)
+    return None if loss is None else Impairments(loss=loss / 100)
 
 
 def _clock_rate(section: Section) -> int | None | Invalid:

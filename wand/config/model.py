@@ -13,6 +13,7 @@ from firmware_emu.chdlc.config import ChdlcConfig
 from firmware_emu.fr.config import ChannelMode, FrameRelayConfig
 from firmware_emu.phy.config import LineConfig
 from firmware_emu.ppp.config import PppConfig
+from firmware_emu.x25.config import X25Config
 
 
 @dataclass(frozen=True)
@@ -25,8 +26,10 @@ class RouteConfig:
 @dataclass(frozen=True)
 class InterfaceConfig:
     name: str  # e.g. wp1_fr16
-    channel: int  # the DLCI on Frame Relay; 0 on single-channel lines (Cisco HDLC, PPP)
-    mode: ChannelMode = ChannelMode.IP  # IP -> TUN, BRIDGE -> TAP
+    # The DLCI on Frame Relay; 0 on single-channel lines (Cisco HDLC, PPP). X.25: a PVC's
+    # LCN, svc_channel(i) for the i-th SVC interface, 0 for the API interface.
+    channel: int
+    mode: ChannelMode = ChannelMode.IP  # IP -> TUN, BRIDGE -> TAP, API -> an application socket
     address: str | None = None  # IPv4 address of this end
     peer: str | None = None  # point-to-point peer address
     prefix: int = 30
@@ -36,9 +39,13 @@ class InterfaceConfig:
 
 @dataclass(frozen=True)
 class TransportConfig:
-    kind: Literal["unix", "udp", "tty"]
-    local: str  # unix: socket path; udp: "host:port"; tty: the device (a serial port or a pty)
-    remote: str  # the far end; empty for a tty, whose far end is whatever is plugged in
+    kind: Literal["unix", "udp", "tty", "xot"]
+    # unix: socket path; udp: "host:port"; tty: the device (a serial port or a pty);
+    # xot: the "host:port" to listen on for X.25 over TCP (RFC 1613)
+    local: str
+    # The far end; empty for a tty, whose far end is whatever is plugged in, and for an
+    # XOT line that only listens
+    remote: str
     baud: int | None = None  # tty only: the rate to set (None leaves the device as it is)
 
 
@@ -69,7 +76,7 @@ class DeviceConfig:
     adapter: str  # card name; up to 4 devices share one adapter
     port: int  # 1..4 on that adapter
     line: LineConfig
-    protocol: FrameRelayConfig | ChdlcConfig | PppConfig
+    protocol: FrameRelayConfig | ChdlcConfig | PppConfig | X25Config
     transport: TransportConfig
     interfaces: tuple[InterfaceConfig, ...] = ()
     switch: tuple[SwitchConfig, ...] = ()
@@ -80,9 +87,11 @@ class DeviceConfig:
 
     @property
     def protocol_name(self) -> str:
-        """protocol.type as written in the file: frame_relay, chdlc or ppp."""
+        """protocol.type as written in the file: frame_relay, chdlc, ppp or x25."""
         if isinstance(self.protocol, ChdlcConfig):
             return "chdlc"
         if isinstance(self.protocol, PppConfig):
             return "ppp"
+        if isinstance(self.protocol, X25Config):
+            return "x25"
         return "frame_relay"

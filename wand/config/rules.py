@@ -1,13 +1,13 @@
 """One device file -> one DeviceConfig: the top-level keys and how sections fit together.
 
-Section details live in line_rules, fr_rules, chdlc_rules, ppp_rules and
-iface_rules; this module reads the small sections (device, adapter,
-transport), dispatches `protocol:` on its type, and applies the rules that span
-sections (an interface and a switch entry may not share a DLCI; channel modes
-and addresses come from interfaces; a tty transport means async PPP on a
-serial line). Last, the firmware's own validate_config sees the finished
-protocol configuration, so that nothing it would refuse at start-up gets past
-the loader.
+Section details live in line_rules, fr_rules, chdlc_rules, ppp_rules,
+x25_rules and iface_rules; this module reads the small sections (device,
+adapter, transport), dispatches `protocol:` on its type, and applies the rules
+that span sections (an interface and a switch entry may not share a DLCI;
+channel modes and addresses come from interfaces; a tty transport means async
+PPP on a serial line; an XOT transport means X.25 on an unpaced line). Last,
+the firmware's own validate_config sees the finished protocol configuration,
+so that nothing it would refuse at start-up gets past the loader.
 """
 
 from __future__ import annotations
@@ -27,10 +27,14 @@ from firmware_emu.fr.lmi import validate_config as validate_frame_relay
 from firmware_emu.phy.config import LineConfig
 from firmware_emu.ppp.config import PppConfig
 from firmware_emu.ppp.config import validate_config as validate_ppp
+from firmware_emu.x25.config import X25Config
+from firmware_emu.x25.config import validate_config as validate_x25
 from wand.config.chdlc_rules import CHDLC_CHANNEL, CHDLC_KEYS, bind_chdlc, read_chdlc
 from wand.config.fields import Section, Sink, as_choice, is_null, kind
 from wand.config.fr_rules import FR_KEYS, read_frame_relay, read_switch
 from wand.config.iface_rules import (
+    API,
+    IFACE_KEYS,
     DlciUse,
     OneInterface,
     SingleChannel,
@@ -42,19 +46,22 @@ from wand.config.line_rules import LINE_KEYS, read_line
 from wand.config.mgmt_rules import read_management
 from wand.config.model import DeviceConfig, InterfaceConfig, SwitchConfig, TransportConfig
 from wand.config.ppp_rules import PPP_CHANNEL, PPP_KEYS, bind_ppp, read_ppp
+from wand.config.x25_rules import X25_IFACE_KEYS, X25_KEYS, read_x25
 from wand.config.yamlpos import Map, Mark, Node
 from wand.transport import STANDARD_BAUDS
 
 TOP_KEYS = ("device", "adapter", "line", "protocol", "interfaces", "transport", "switch", "management")
 ADAPTER_KEYS = ("name", "port")
 TRANSPORT_KEYS = ("type", "local", "remote", "device", "baud")
-TRANSPORT_TYPES = ("unix", "udp", "tty")
+TRANSPORT_TYPES = ("unix", "udp", "tty", "xot")
 TRANSPORT_ALIASES = {"serial": "tty", "pty": "tty"}
 
 DEVICE_MAX = 16
 PORTS_PER_ADAPTER = 4
 DEFAULT_ADAPTER = "adapter1"
 SUN_PATH_MAX = 107  # sockaddr_un.sun_path is 108 bytes including the NUL
+XOT_PORT = 1998  # RFC 1613's TCP port, when an XOT endpoint leaves it out
+XOT_LOCAL_EMPTY = "local is where XOT listens: host[:port], like 0.0.0.0 (every address) or 10.0.0.1:1998"
 
 _DEVICE = re.compile(r"^wanpipe(\d+)$")
 _ADAPTER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$")
@@ -62,10 +69,18 @@ _HOSTNAME = re.compile(
     r"^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$"
 )
 
-ProtocolConfig = FrameRelayConfig | ChdlcConfig | PppConfig
+ProtocolConfig = FrameRelayConfig | ChdlcConfig | PppConfig | X25Config
+PROTOCOL_NAMES: dict[type, str] = {
+    FrameRelayConfig: "frame_relay",
+    ChdlcConfig: "chdlc",
+    PppConfig: "ppp",
+    X25Config: "x25",
+}
+# Interfaces whose protocol is unknown may be of any protocol: accept every key.
+ANY_IFACE_KEYS = (*IFACE_KEYS, *(key for key in X25_IFACE_KEYS if key not in IFACE_KEYS))
 
 
-_Config = TypeVar("_Config", FrameRelayConfig, ChdlcConfig, PppConfig)
+_Config = TypeVar("_Config", FrameRelayConfig, ChdlcConfig, PppConfig, X25Config)
 
 
 @dataclass(frozen=True)
@@ -98,6 +113,9 @@ PROTOCOL_ALIASES = {
     "cisco": "chdlc",
     "cisco-hdlc": "chdlc",
     "cisco_hdlc": "chdlc",
+    "x.25": "x25",
+    "lapb": "x25",
+    "xot": "x25",
 }
 
 
@@ -117,6 +135,7 @@ def read_device(root: Node | None, sink: Sink, source: str) -> DeviceConfig | No
     links = _protocol(top, Device(name, number))
     transport = _transport(top)
     _check_async(top, line, links.config, transport)
+    _check_xot(top, line, links.config, transport)
     management = read_management(top)
     if sink.errors:
         return None
@@ -188,7 +207,7 @@ def _protocol(top: Section, device: Device) -> Links:
     if protocol is None or not isinstance(node, Map):
         # Without a type there is nothing to read the protocol's keys or its channels
         # against; still report what every interface and switch entry must get right.
-        check_interfaces(top)
+        check_interfaces(top, ANY_IFACE_KEYS)
         read_switch(top, device.name, None, None)
         return Links(None, None, None)
     keys, reader = PROTOCOLS[protocol]
@@ -207,20 +226,44 @@ def _frame_relay(section: Section, top: Section, device: Device) -> Links:
     return Links(_firmware_check(section, validate_frame_relay, config), interfaces, switch)
 
 
+# Cisco HDLC also carries mode api: the frames, protocol field included, go to a socket.
+_CHDLC_API_CHANNEL = dataclasses.replace(CHDLC_CHANNEL, modes=(*CHDLC_CHANNEL.modes, API))
+
+
 def _chdlc(section: Section, top: Section, device: Device) -> Links:
     return _single_channel(
-        section, top, device, CHDLC_CHANNEL, read_chdlc(section), bind_chdlc, validate_chdlc
+        section, top, device, _CHDLC_API_CHANNEL, read_chdlc(section), _bind_chdlc, validate_chdlc
     )
+
+
+def _bind_chdlc(config: ChdlcConfig, one: OneInterface) -> ChdlcConfig:
+    bound = bind_chdlc(config, one)
+    return dataclasses.replace(bound, mode=ChannelMode.RAW) if bound.mode is ChannelMode.API else bound
 
 
 def _ppp(section: Section, top: Section, device: Device) -> Links:
     return _single_channel(section, top, device, PPP_CHANNEL, read_ppp(section), bind_ppp, validate_ppp)
 
 
+def _x25(section: Section, top: Section, device: Device) -> Links:
+    """X.25: IP over PVCs and SVCs, and the API socket; nothing to switch."""
+    result = read_x25(section, top, device.number)
+    if top.has("switch"):
+        top.sink.add(
+            top.key_mark("switch"),
+            "switch",
+            "switching DLCIs between ports is for frame_relay; an X.25 line has no DLCIs (remove switch)",
+        )
+    if result.config is None or result.interfaces is None:
+        return Links(None, result.interfaces, ())
+    return Links(_firmware_check(section, validate_x25, result.config), result.interfaces, ())
+
+
 PROTOCOLS: dict[str, tuple[tuple[str, ...], ProtocolReader]] = {
     "frame_relay": (FR_KEYS, _frame_relay),
     "chdlc": (CHDLC_KEYS, _chdlc),
     "ppp": (PPP_KEYS, _ppp),
+    "x25": (X25_KEYS, _x25),
 }
 
 
@@ -278,14 +321,15 @@ def _bind_channels(
     """Each PVC's mode from what uses it; its address from its interface (for Inverse ARP).
 
     A declared DLCI that nothing uses stays IP: the LMI still reports it, and
-    frames arriving on it are counted and dropped.
+    frames arriving on it are counted and dropped. An interface in mode api
+    gets its frames untouched (RAW), as a switch entry does.
     """
     by_dlci = {iface.channel: iface for iface in interfaces}
     switched = {entry.dlci for entry in switch}
     dlcis = []
     for dlci in config.dlcis:
         iface = by_dlci.get(dlci.dlci)
-        if dlci.dlci in switched:
+        if dlci.dlci in switched or (iface is not None and iface.mode is ChannelMode.API):
             dlcis.append(dataclasses.replace(dlci, mode=ChannelMode.RAW))
         elif iface is not None:
             dlcis.append(dataclasses.replace(dlci, mode=iface.mode, address=iface.address))
@@ -295,13 +339,16 @@ def _bind_channels(
 
 
 def _transport(top: Section) -> TransportConfig | None:
-    """How this emulated line reaches the far end: a unix datagram socket pair, UDP, or a tty."""
+    """How this emulated line reaches the far end: a unix datagram socket pair, UDP, a tty,
+    or TCP connections for X.25 over TCP (XOT)."""
     section = top.section("transport", TRANSPORT_KEYS, required=True)
     if section is None:
         return None
     kind_ = section.choice("type", TRANSPORT_TYPES, required=True, aliases=TRANSPORT_ALIASES)
     if kind_ == "tty":
         return _tty_transport(section)
+    if kind_ == "xot":
+        return _xot_transport(section)
     if kind_ is not None:
         for key in ("device", "baud"):
             section.reject(
@@ -354,6 +401,72 @@ def _tty_transport(section: Section) -> TransportConfig | None:
     return TransportConfig(kind="tty", local=device, remote="", baud=baud)
 
 
+def _xot_transport(section: Section) -> TransportConfig | None:
+    """XOT (RFC 1613): listen on `local` for the far end's calls, and place ours to `remote`
+    (none: listen only). A port left out is 1998."""
+    for key in ("device", "baud"):
+        section.reject(key, f"{key} is for a tty transport (type: tty); XOT has local and remote")
+    ends: dict[str, str | None] = {"local": section.string("local", required=True), "remote": ""}
+    if section.has("remote"):
+        ends["remote"] = section.string("remote")
+    for key, value in ends.items():
+        if value is None or (key == "remote" and not value):  # no remote: listen only
+            continue
+        value = ends[key] = xot_endpoint(value)
+        problem = endpoint_problem("xot", value) if value else XOT_LOCAL_EMPTY
+        if problem:
+            section.sink.add(section.where(key), section.key(key), problem)
+            ends[key] = None
+    local, remote = ends["local"], ends["remote"]
+    if local is not None and local == remote:
+        section.sink.add(
+            section.where("remote"), section.key("remote"), "remote is the same endpoint as local"
+        )
+        return None
+    if local is None or remote is None:
+        return None
+    return TransportConfig(kind="xot", local=local, remote=remote)
+
+
+def xot_endpoint(text: str) -> str:
+    """host[:port] with RFC 1613's port filled in (as wand.xot.parse_endpoint does)."""
+    if not text:
+        return text
+    if text.startswith("["):
+        return text if "]:" in text else f"{text}:{XOT_PORT}"
+    return text if ":" in text else f"{text}:{XOT_PORT}"
+
+
+def _check_xot(
+    top: Section, line: LineConfig | None, protocol: ProtocolConfig | None, transport: TransportConfig | None
+) -> None:
+    """XOT carries X.25 packets (no LAPB, no HDLC frames) and TCP sets their pace.
+
+    `line:` still names the port's line type, but an XOT line must be unpaced
+    (serial with clock_rate: unlimited): wand would otherwise pace packets
+    that TCP already carries at its own speed. Each check needs its settings
+    read without error.
+    """
+    if transport is None or transport.kind != "xot":
+        return
+    if protocol is not None and not isinstance(protocol, X25Config):
+        top.sink.add(
+            _value_mark(top, "transport", "type"),
+            "transport.type",
+            f"xot carries X.25 packets over TCP (RFC 1613): it needs protocol.type: x25, "
+            f"not {PROTOCOL_NAMES[type(protocol)]}",
+        )
+        return
+    if line is not None and line.bit_rate is not None:
+        key = "clock_rate" if line.kind == "serial" else "type"
+        top.sink.add(
+            _value_mark(top, "line", key),
+            f"line.{key}",
+            "an XOT line is paced by TCP, not by wand: use line: {type: serial, clock_rate: unlimited} "
+            f"(a {line.kind} line is paced at {line.bit_rate} bit/s)",
+        )
+
+
 def _check_async(
     top: Section, line: LineConfig | None, protocol: ProtocolConfig | None, transport: TransportConfig | None
 ) -> None:
@@ -370,7 +483,7 @@ def _check_async(
     framing = protocol.framing if isinstance(protocol, PppConfig) else None
     if transport is not None and transport.kind == "tty" and protocol is not None:
         if framing is None:
-            name = "chdlc" if isinstance(protocol, ChdlcConfig) else "frame_relay"
+            name = PROTOCOL_NAMES[type(protocol)]
             sink.add(
                 _value_mark(top, "transport", "type"),
                 "transport.type",
@@ -423,7 +536,7 @@ def endpoint_problem(kind_: str, text: str) -> str:
     if not sep or not host or not port:
         return f"'{text}' is not host:port"
     if not port.isdigit() or not 1 <= int(port) <= 65535:
-        return f"'{port}' in '{text}' is not a UDP port 1..65535"
+        return f"'{port}' in '{text}' is not a {'TCP' if kind_ == 'xot' else 'UDP'} port 1..65535"
     return "" if _valid_host(host) else f"'{host}' in '{text}' is not an IP address or host name"
 
 

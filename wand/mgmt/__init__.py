@@ -7,7 +7,7 @@ import importlib
 # Modules that register commands (daemon side with @mgmt_command, client side
 # with @renderer / @client_command). Optional ones may be absent from an install.
 COMMAND_MODULES = ("wand.mgmt.stats_commands", "wand.mgmt.render")
-OPTIONAL_COMMAND_MODULES = ("wand.mgmt.trace_commands",)
+OPTIONAL_COMMAND_MODULES = ("wand.mgmt.trace_commands", "wand.mgmt.x25_commands", "wand.mgmt.render_x25")
 
 
 def load_commands() -> None:

@@ -102,6 +102,14 @@ def counter_leaves(view: dict[str, Any]) -> Iterator[tuple[CounterPath, dict, st
     for role in (proto.get("auth") or {}).get("roles") or ():
         ident = f"{role.get('role')}/{role.get('protocol')}"
         yield from _ints(("protocol", "auth", "roles", ident), role, AUTH_COUNTERS)
+    # X.25: LAPB's counters, the packet layer's, and each circuit's (by LCN)
+    link = proto.get("link")
+    if isinstance(link, dict):
+        yield from _ints(("protocol", "link", "counters"), link.get("counters"))
+    plp = proto.get("packet_layer") or {}
+    yield from _ints(("protocol", "packet_layer", "counters"), plp.get("counters"))
+    for lcn, circuit in (plp.get("circuits") or {}).items():
+        yield from _ints(("protocol", "packet_layer", "circuits", lcn, "counters"), circuit.get("counters"))
 
 
 # -- flush categories: which counters each flush command resets -----------------
@@ -264,11 +272,18 @@ def link_status(ctx: MgmtContext, params: dict[str, Any]) -> dict[str, Any]:
     view = _view(ctx)
     proto = view["protocol"]
     state = proto.get("link") or proto.get("phase") or "?"
+    operative = bool(proto.get("link_up"))
+    station = proto.get("station") or (proto.get("lmi") or {}).get("role")
+    if isinstance(state, dict):  # X.25: LAPB's status (or XOT's); usable once the packet layer is
+        plp = proto.get("packet_layer") or {}
+        operative = bool(plp.get("ready"))
+        station = state.get("role") or plp.get("role")
+        state = f"{state.get('state') or state.get('type')}, packet layer {plp.get('restart_state', '?')}"
     return {
         **_head(ctx),
-        "operative": bool(proto.get("link_up")),
+        "operative": operative,
         "state": state,
-        "station": proto.get("station") or (proto.get("lmi") or {}).get("role"),
+        "station": station,
         "channels": {name: ch.get("usable", False) for name, ch in view.get("channels", {}).items()},
     }
 

@@ -83,6 +83,8 @@ def trace_start(ctx: MgmtContext, params: dict[str, Any]) -> dict[str, Any]:
         "session": data["session"],
         "cursor": data["cursor"],
         "firmware": port.firmware,
+        # What the frames are read as: the firmware, or for X.25 LAPB/XOT, role and modulo too.
+        "decode": trace_format.trace_name(port.firmware, port.engine.status),
         "linktype": pcap.linktype_for(port.firmware),
         "capacity": data["capacity"],
     }
@@ -195,7 +197,8 @@ def run_trace(send: SendRequest, args: argparse.Namespace, *, interpret: bool) -
     count_limit: int | None = getattr(args, "count", None)
     seconds: float | None = getattr(args, "seconds", None)
     started = send("trace_start", {})
-    session, cursor, firmware = started["session"], started["cursor"], started["firmware"]
+    session, cursor = started["session"], started["cursor"]
+    firmware = started.get("decode") or started["firmware"]
     deadline = time.monotonic() + seconds if seconds is not None else None
     frames = dropped = 0
     status = 0
